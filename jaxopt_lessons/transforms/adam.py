@@ -1,0 +1,297 @@
+"""Adam and its relatives: a smoothed direction divided by a smoothed scale.
+
+Adam keeps both of the lesson's ideas at once: the first moment m (momentum's
+running direction) and the second moment v (RMSprop's running scale). AMSGrad
+never lets the scale shrink; Adamax measures the scale with a max instead of a
+mean of squares.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from jaxopt_lessons import _checks
+from jaxopt_lessons import tree as tm
+
+__all__ = [
+    "ScaleByAdamState",
+    "ScaleByAmsgradState",
+    "scale_by_adam",
+    "scale_by_adamax",
+    "scale_by_amsgrad",
+]
+
+
+class ScaleByAdamState(NamedTuple):
+    """State of `scale_by_adam` and `scale_by_adamax`."""
+
+    count: jax.Array  # int32 scalar, steps taken
+    mu: optax.Updates  # first moment
+    nu: optax.Updates  # second moment (infinity norm for Adamax)
+
+
+class ScaleByAmsgradState(NamedTuple):
+    """State of `scale_by_amsgrad`: Adam's moments plus the running maximum of v̂."""
+
+    count: jax.Array
+    mu: optax.Updates
+    nu: optax.Updates
+    nu_max: optax.Updates
+
+
+def _check_adam_args(fn, b1, b2, eps, eps_root):
+    _checks.check_interval(fn, "b1", b1, 0.0, 1.0)
+    _checks.check_interval(fn, "b2", b2, 0.0, 1.0)
+    _checks.check_non_negative(fn, "eps", eps)
+    _checks.check_non_negative(fn, "eps_root", eps_root)
+    if any(isinstance(x, jax.core.Tracer) for x in (eps, eps_root)):
+        return
+    if jnp.all(jnp.asarray(eps) == 0) and jnp.all(jnp.asarray(eps_root) == 0):
+        raise ValueError(
+            f"{fn}: `eps` and `eps_root` cannot both be 0 (a zero gradient would "
+            f"give 0/0); got eps={eps!r}, eps_root={eps_root!r}."
+        )
+
+
+def scale_by_adam(
+    b1: jax.typing.ArrayLike = 0.9,
+    b2: jax.typing.ArrayLike = 0.999,
+    eps: jax.typing.ArrayLike = 1e-8,
+    eps_root: jax.typing.ArrayLike = 0.0,
+    mu_dtype: Any | None = None,
+    *,
+    nesterov: bool = False,
+    nu_dtype: Any | None = None,
+) -> optax.GradientTransformation:
+    """Adam's direction: the smoothed gradient over its smoothed scale.
+
+    Lesson: momentum answers minibatch noise and ravines, RMSprop answers
+    uneven scales; Adam does both. Its step on each coordinate is about η times
+    m̂/√v̂, a number near ±1 when the gradient is consistent and smaller when
+    it is noise, whatever the coordinate's raw gradient scale.
+
+    Update rule (t from 1, m_0 = v_0 = 0)::
+
+        m_t = β₁ · m_{t-1} + (1 − β₁) · g_t
+        v_t = β₂ · v_{t-1} + (1 − β₂) · g_t²
+        m̂_t = m_t / (1 − β₁ᵗ)                                   (nesterov=False)
+        m̂_t = β₁ · m_t / (1 − β₁ᵗ⁺¹) + (1 − β₁) · g_t / (1 − β₁ᵗ)  (nesterov=True, NAdam)
+        v̂_t = v_t / (1 − β₂ᵗ)
+        u_t = m̂_t / (√(v̂_t + ε_root) + ε)
+
+    Args:
+        b1: β₁, the first-moment decay, in [0, 1).
+        b2: β₂, the second-moment decay, in [0, 1).
+        eps: ε >= 0, added outside the square root.
+        eps_root: ε_root >= 0, added inside (useful when differentiating
+            through the update, where √v has an infinite slope at 0).
+        mu_dtype: dtype of m; None keeps each parameter's dtype.
+        nesterov: use the NAdam look-ahead form of m̂.
+        nu_dtype: dtype of v; None keeps each parameter's dtype. float32 here
+            keeps a bfloat16 or float16 model's squared gradients from
+            rounding away or overflowing. (Not in Optax 0.2.8.)
+
+    Returns:
+        An `optax.GradientTransformation` whose state is a `ScaleByAdamState`.
+
+    Raises:
+        ValueError: a decay outside [0, 1); negative `eps` or `eps_root`, or both
+            0; a non-float dtype.
+        TypeError: `nesterov` not a bool.
+
+    Differences from Optax: `nu_dtype`; with it, g² is formed in that dtype.
+
+    References:
+        Kingma and Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015,
+        Algorithm 1.
+        Dozat, "Incorporating Nesterov Momentum into Adam", ICLR 2016 workshop.
+    """
+    fn = "scale_by_adam"
+    _check_adam_args(fn, b1, b2, eps, eps_root)
+    _checks.check_bool(fn, "nesterov", nesterov)
+    mu_dtype = _checks.check_dtype(fn, "mu_dtype", mu_dtype)
+    nu_dtype = _checks.check_dtype(fn, "nu_dtype", nu_dtype)
+
+    def init_fn(params):
+        _checks.check_float_params(fn, params)
+        return ScaleByAdamState(
+            count=jnp.zeros([], jnp.int32),
+            mu=tm.zeros_like(params, mu_dtype),
+            nu=tm.zeros_like(params, nu_dtype),
+        )
+
+    def update_fn(updates, state, params=None):
+        del params
+        _checks.check_tree_matches(fn, updates, state.mu)
+        # 1) Update the running direction and the running scale.
+        mu = tm.ema_update(updates, state.mu, b1)
+        nu = tm.ema_update_sq(updates, state.nu, b2)
+        # 2) Undo the pull towards the zero initial moments.
+        count = tm.increment(state.count)
+        if nesterov:
+            mu_hat = jax.tree.map(
+                lambda m, g: b1 * m + (1 - b1) * g,
+                tm.bias_correction(mu, b1, tm.increment(count)),
+                tm.bias_correction(updates, b1, count),
+            )
+        else:
+            mu_hat = tm.bias_correction(mu, b1, count)
+        nu_hat = tm.bias_correction(nu, b2, count)
+        # 3) Direction over scale, coordinate by coordinate.
+        updates = jax.tree.map(
+            lambda m, v: m / (jnp.sqrt(v + eps_root) + eps), mu_hat, nu_hat
+        )
+        state = ScaleByAdamState(
+            count=count, mu=tm.cast_like(mu, state.mu), nu=tm.cast_like(nu, state.nu)
+        )
+        return updates, state
+
+    return optax.GradientTransformation(init_fn, update_fn)
+
+
+def scale_by_amsgrad(
+    b1: jax.typing.ArrayLike = 0.9,
+    b2: jax.typing.ArrayLike = 0.999,
+    eps: jax.typing.ArrayLike = 1e-8,
+    eps_root: jax.typing.ArrayLike = 0.0,
+    mu_dtype: Any | None = None,
+    bias_correction_mu: bool = True,
+    bias_correction_nu: bool = True,
+) -> optax.GradientTransformation:
+    """AMSGrad: Adam whose per-coordinate scale may grow but never shrink.
+
+    Lesson: Adam's √v̂ can fall quickly after a burst of large gradients, and
+    the step then jumps up; on some problems this stops Adam from converging.
+    Dividing by the largest v̂ seen so far makes each coordinate's effective
+    learning rate non-increasing.
+
+    Update rule (Adam's m_t, v_t; n_0 = 0)::
+
+        m̂_t = m_t / (1 − β₁ᵗ)        (bias_correction_mu=True, else m_t)
+        v̂_t = v_t / (1 − β₂ᵗ)        (bias_correction_nu=True, else v_t)
+        n_t = max(n_{t-1}, v̂_t)
+        u_t = m̂_t / (√(n_t + ε_root) + ε)
+
+    Args:
+        b1, b2, eps, eps_root, mu_dtype: as `scale_by_adam`.
+        bias_correction_mu: divide m by 1 − β₁ᵗ.
+        bias_correction_nu: divide v by 1 − β₂ᵗ before taking the maximum.
+
+    Returns:
+        An `optax.GradientTransformation` whose state is a `ScaleByAmsgradState`.
+
+    Raises:
+        As `scale_by_adam`.
+
+    Differences from PyTorch: `torch.optim.Adam(amsgrad=True)` takes the
+    maximum of the raw v and bias-corrects afterwards; the two agree only
+    while β₂ᵗ is negligible.
+
+    References:
+        Reddi, Kale, Kumar, "On the Convergence of Adam and Beyond", ICLR 2018,
+        Algorithm 2.
+    """
+    fn = "scale_by_amsgrad"
+    _check_adam_args(fn, b1, b2, eps, eps_root)
+    _checks.check_bool(fn, "bias_correction_mu", bias_correction_mu)
+    _checks.check_bool(fn, "bias_correction_nu", bias_correction_nu)
+    mu_dtype = _checks.check_dtype(fn, "mu_dtype", mu_dtype)
+
+    def init_fn(params):
+        _checks.check_float_params(fn, params)
+        return ScaleByAmsgradState(
+            count=jnp.zeros([], jnp.int32),
+            mu=tm.zeros_like(params, mu_dtype),
+            nu=tm.zeros_like(params),
+            nu_max=tm.zeros_like(params),
+        )
+
+    def update_fn(updates, state, params=None):
+        del params
+        _checks.check_tree_matches(fn, updates, state.mu)
+        mu = tm.ema_update(updates, state.mu, b1)
+        nu = tm.ema_update_sq(updates, state.nu, b2)
+        count = tm.increment(state.count)
+        mu_hat = tm.bias_correction(mu, b1, count) if bias_correction_mu else mu
+        nu_hat = tm.bias_correction(nu, b2, count) if bias_correction_nu else nu
+        nu_max = jax.tree.map(jnp.maximum, state.nu_max, nu_hat)
+        updates = jax.tree.map(
+            lambda m, n: m / (jnp.sqrt(n + eps_root) + eps), mu_hat, nu_max
+        )
+        state = ScaleByAmsgradState(
+            count=count,
+            mu=tm.cast_like(mu, state.mu),
+            nu=tm.cast_like(nu, state.nu),
+            nu_max=tm.cast_like(nu_max, state.nu_max),
+        )
+        return updates, state
+
+    return optax.GradientTransformation(init_fn, update_fn)
+
+
+def scale_by_adamax(
+    b1: jax.typing.ArrayLike = 0.9,
+    b2: jax.typing.ArrayLike = 0.999,
+    eps: jax.typing.ArrayLike = 1e-8,
+) -> optax.GradientTransformation:
+    """Adamax: Adam with the scale measured by a decaying maximum of |g|.
+
+    Lesson: the running maximum reacts to one large gradient at once and
+    forgets it only slowly, so the step can never be larger than about η,
+    even right after a quiet stretch.
+
+    Update rule (t from 1, m_0 = u_0 = 0)::
+
+        m_t = β₁ · m_{t-1} + (1 − β₁) · g_t
+        n_t = max(β₂ · n_{t-1}, |g_t| + ε)
+        u_t = m_t / ((1 − β₁ᵗ) · n_t)
+
+    Args:
+        b1: β₁, in [0, 1).
+        b2: β₂, in [0, 1).
+        eps: ε > 0, keeps n_t away from 0.
+
+    Returns:
+        An `optax.GradientTransformation` whose state is a `ScaleByAdamState`
+        (n in its `nu` field).
+
+    Raises:
+        ValueError: a decay outside [0, 1); `eps` not positive and finite.
+
+    References:
+        Kingma and Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015,
+        section 7.1 and Algorithm 2.
+    """
+    fn = "scale_by_adamax"
+    _checks.check_interval(fn, "b1", b1, 0.0, 1.0)
+    _checks.check_interval(fn, "b2", b2, 0.0, 1.0)
+    _checks.check_positive(fn, "eps", eps)
+
+    def init_fn(params):
+        _checks.check_float_params(fn, params)
+        return ScaleByAdamState(
+            count=jnp.zeros([], jnp.int32),
+            mu=tm.zeros_like(params),
+            nu=tm.zeros_like(params),
+        )
+
+    def update_fn(updates, state, params=None):
+        del params
+        _checks.check_tree_matches(fn, updates, state.mu)
+        count = tm.increment(state.count)
+        mu = tm.ema_update(updates, state.mu, b1)
+        nu = jax.tree.map(
+            lambda g, n: jnp.maximum(jnp.abs(g) + eps, b2 * n), updates, state.nu
+        )
+        mu_hat = tm.bias_correction(mu, b1, count)
+        updates = jax.tree.map(lambda m, n: m / n, mu_hat, nu)
+        state = ScaleByAdamState(
+            count=count, mu=tm.cast_like(mu, state.mu), nu=tm.cast_like(nu, state.nu)
+        )
+        return updates, state
+
+    return optax.GradientTransformation(init_fn, update_fn)

@@ -1,0 +1,276 @@
+"""Normalise by recent gradient scale: RMSprop's and Adagrad's preconditioners.
+
+Each coordinate's step is divided by a running measure of how large that
+coordinate's gradients have been, so steep and shallow directions move at
+comparable speeds.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from jaxopt_lessons import _checks
+from jaxopt_lessons import tree as tm
+
+__all__ = [
+    "ScaleByRStdDevState",
+    "ScaleByRStdDevWithCountState",
+    "ScaleByRmsState",
+    "ScaleByRmsWithCountState",
+    "ScaleByRssState",
+    "scale_by_rms",
+    "scale_by_rss",
+    "scale_by_stddev",
+]
+
+
+class ScaleByRmsState(NamedTuple):
+    """State of `scale_by_rms`: the running mean of squared gradients."""
+
+    nu: optax.Updates
+
+
+class ScaleByRmsWithCountState(NamedTuple):
+    """State of `scale_by_rms(bias_correction=True)`: adds the step count."""
+
+    count: jax.Array  # int32 scalar
+    nu: optax.Updates
+
+
+class ScaleByRStdDevState(NamedTuple):
+    """State of `scale_by_stddev`: running mean of gradients and of their squares."""
+
+    mu: optax.Updates
+    nu: optax.Updates
+
+
+class ScaleByRStdDevWithCountState(NamedTuple):
+    """State of `scale_by_stddev(bias_correction=True)`: adds the step count."""
+
+    count: jax.Array  # int32 scalar
+    mu: optax.Updates
+    nu: optax.Updates
+
+
+def _check_rms_args(fn, decay, eps, initial_scale, eps_in_sqrt, bias_correction):
+    _checks.check_interval(fn, "decay", decay, 0.0, 1.0)
+    _checks.check_non_negative(fn, "eps", eps)
+    _checks.check_non_negative(fn, "initial_scale", initial_scale)
+    _checks.check_bool(fn, "eps_in_sqrt", eps_in_sqrt)
+    _checks.check_bool(fn, "bias_correction", bias_correction)
+
+
+def _inverse_root(eps, eps_in_sqrt):
+    """The denominator rule: 1/√(v + ε) (TensorFlow) or 1/(√v + ε) (PyTorch)."""
+    if eps_in_sqrt:
+        return lambda v: jax.lax.rsqrt(v + eps)
+    return lambda v: 1 / (jnp.sqrt(v) + eps)
+
+
+def scale_by_rms(
+    decay: jax.typing.ArrayLike = 0.9,
+    eps: jax.typing.ArrayLike = 1e-8,
+    initial_scale: jax.typing.ArrayLike = 0.0,
+    eps_in_sqrt: bool = True,
+    bias_correction: bool = False,
+) -> optax.GradientTransformation:
+    """Divides each coordinate by the root of its recent mean squared gradient.
+
+    Lesson: when one parameter's gradients are a thousand times larger than
+    another's, one learning rate is too big for the first or too small for the
+    second. Dividing by √v, a running estimate of each coordinate's gradient
+    size, makes every coordinate's step about η, whatever its scale.
+
+    Update rule (g_t: incoming update, ρ = `decay`, v_0 = `initial_scale`)::
+
+        v_t = ρ · v_{t-1} + (1 − ρ) · g_t²
+        v̂_t = v_t / (1 − ρᵗ)                (bias_correction=True, else v̂_t = v_t)
+        u_t = g_t / √(v̂_t + ε)              (eps_in_sqrt=True)
+        u_t = g_t / (√v̂_t + ε)              (eps_in_sqrt=False, PyTorch's form)
+
+    Args:
+        decay: ρ, in [0, 1).
+        eps: ε >= 0, keeps the division finite.
+        initial_scale: v_0 >= 0.
+        eps_in_sqrt: put ε inside the square root.
+        bias_correction: divide v_t by 1 − ρᵗ (then the state also counts steps).
+
+    Returns:
+        An `optax.GradientTransformation` whose state is a `ScaleByRmsState`
+        (`ScaleByRmsWithCountState` with bias correction).
+
+    Raises:
+        ValueError: `decay` outside [0, 1); negative `eps` or `initial_scale`;
+            `eps` = 0 with `initial_scale` = 0 (a zero gradient would give 0/0).
+        TypeError: a flag that is not a bool.
+
+    References:
+        Tieleman and Hinton, "Lecture 6.5 - RMSProp", COURSERA: Neural Networks
+        for Machine Learning, 2012.
+    """
+    fn = "scale_by_rms"
+    _check_rms_args(fn, decay, eps, initial_scale, eps_in_sqrt, bias_correction)
+    _check_not_zero_over_zero(fn, eps, initial_scale)
+    inverse_root = _inverse_root(eps, eps_in_sqrt)
+
+    def init_fn(params):
+        _checks.check_float_params(fn, params)
+        nu = tm.full_like(params, initial_scale)
+        if bias_correction:
+            return ScaleByRmsWithCountState(count=jnp.zeros([], jnp.int32), nu=nu)
+        return ScaleByRmsState(nu=nu)
+
+    def update_fn(updates, state, params=None):
+        del params
+        _checks.check_tree_matches(fn, updates, state.nu)
+        nu = tm.ema_update_sq(updates, state.nu, decay)
+        nu_hat = nu
+        if bias_correction:
+            count = tm.increment(state.count)
+            nu_hat = tm.bias_correction(nu, decay, count)
+        updates = jax.tree.map(lambda g, v: inverse_root(v) * g, updates, nu_hat)
+        nu = tm.cast_like(nu, state.nu)
+        if bias_correction:
+            return updates, ScaleByRmsWithCountState(count=count, nu=nu)
+        return updates, ScaleByRmsState(nu=nu)
+
+    return optax.GradientTransformation(init_fn, update_fn)
+
+
+def scale_by_stddev(
+    decay: jax.typing.ArrayLike = 0.9,
+    eps: jax.typing.ArrayLike = 1e-8,
+    initial_scale: jax.typing.ArrayLike = 0.0,
+    eps_in_sqrt: bool = True,
+    bias_correction: bool = False,
+) -> optax.GradientTransformation:
+    """Centred RMSprop: divides by the recent standard deviation of the gradient.
+
+    Lesson: `scale_by_rms` divides by the gradient's root mean square, which
+    mixes its steady part (the mean) with its noise. Subtracting the squared
+    mean leaves the variance, so a coordinate whose gradient is large but
+    consistent still takes a large step.
+
+    Update rule (ρ = `decay`, m_0 = 0, v_0 = `initial_scale`)::
+
+        m_t = ρ · m_{t-1} + (1 − ρ) · g_t
+        v_t = ρ · v_{t-1} + (1 − ρ) · g_t²
+        (m̂_t, v̂_t) = (m_t, v_t) / (1 − ρᵗ)  (bias_correction=True)
+        u_t = g_t / √(v̂_t − m̂_t² + ε)       (eps_in_sqrt=True)
+        u_t = g_t / (√(v̂_t − m̂_t²) + ε)     (eps_in_sqrt=False)
+
+    Args, Returns and Raises as `scale_by_rms`; the state is a
+    `ScaleByRStdDevState` (`ScaleByRStdDevWithCountState` with bias correction).
+
+    References:
+        Graves, "Generating Sequences With Recurrent Neural Networks",
+        arXiv:1308.0850, 2013, eq. 38-41.
+    """
+    fn = "scale_by_stddev"
+    _check_rms_args(fn, decay, eps, initial_scale, eps_in_sqrt, bias_correction)
+    _check_not_zero_over_zero(fn, eps, initial_scale)
+    inverse_root = _inverse_root(eps, eps_in_sqrt)
+
+    def init_fn(params):
+        _checks.check_float_params(fn, params)
+        mu = tm.zeros_like(params)
+        nu = tm.full_like(params, initial_scale)
+        if bias_correction:
+            return ScaleByRStdDevWithCountState(
+                count=jnp.zeros([], jnp.int32), mu=mu, nu=nu
+            )
+        return ScaleByRStdDevState(mu=mu, nu=nu)
+
+    def update_fn(updates, state, params=None):
+        del params
+        _checks.check_tree_matches(fn, updates, state.nu)
+        mu = tm.ema_update(updates, state.mu, decay)
+        nu = tm.ema_update_sq(updates, state.nu, decay)
+        mu_hat, nu_hat = mu, nu
+        if bias_correction:
+            count = tm.increment(state.count)
+            mu_hat = tm.bias_correction(mu, decay, count)
+            nu_hat = tm.bias_correction(nu, decay, count)
+        updates = jax.tree.map(
+            lambda g, m, v: inverse_root(v - tm.abs_sq(m)) * g, updates, mu_hat, nu_hat
+        )
+        mu, nu = tm.cast_like(mu, state.mu), tm.cast_like(nu, state.nu)
+        if bias_correction:
+            return updates, ScaleByRStdDevWithCountState(count=count, mu=mu, nu=nu)
+        return updates, ScaleByRStdDevState(mu=mu, nu=nu)
+
+    return optax.GradientTransformation(init_fn, update_fn)
+
+
+class ScaleByRssState(NamedTuple):
+    """State of `scale_by_rss`: the running sum of squared gradients."""
+
+    sum_of_squares: optax.Updates
+
+
+def scale_by_rss(
+    initial_accumulator_value: jax.typing.ArrayLike = 0.1,
+    eps: jax.typing.ArrayLike = 1e-7,
+) -> optax.GradientTransformation:
+    """Adagrad's preconditioner: divide by the root of all past squared gradients.
+
+    Lesson: the first answer to uneven gradient scales. Coordinates with large
+    gradients get small steps, rare or small ones keep large steps. Because the
+    sum only grows, every step size decays like 1/√t, which suits convex
+    problems and sparse features but can stall long training runs; RMSprop
+    replaced the sum by a decaying average for that reason.
+
+    Update rule (s_0 = `initial_accumulator_value`)::
+
+        s_t = s_{t-1} + g_t²
+        u_t = g_t / √(s_t + ε)     where s_t > 0, else 0
+
+    Args:
+        initial_accumulator_value: s_0 >= 0.
+        eps: ε >= 0, inside the square root (Optax's convention; PyTorch adds
+            it outside).
+
+    Returns:
+        An `optax.GradientTransformation` whose state is a `ScaleByRssState`.
+
+    Raises:
+        ValueError: negative, NaN or infinite `initial_accumulator_value` or `eps`.
+
+    References:
+        Duchi, Hazan, Singer, "Adaptive Subgradient Methods for Online Learning
+        and Stochastic Optimization", JMLR 12, 2011.
+    """
+    fn = "scale_by_rss"
+    _checks.check_non_negative(fn, "initial_accumulator_value", initial_accumulator_value)
+    _checks.check_non_negative(fn, "eps", eps)
+
+    def init_fn(params):
+        _checks.check_float_params(fn, params)
+        return ScaleByRssState(sum_of_squares=tm.full_like(params, initial_accumulator_value))
+
+    def update_fn(updates, state, params=None):
+        del params
+        _checks.check_tree_matches(fn, updates, state.sum_of_squares)
+        total = jax.tree.map(lambda g, s: tm.abs_sq(g) + s, updates, state.sum_of_squares)
+        # A coordinate that has only ever seen zero gradients does not move.
+        updates = jax.tree.map(
+            lambda g, s: jnp.where(s > 0, jax.lax.rsqrt(s + eps), 0.0) * g, updates, total
+        )
+        return updates, ScaleByRssState(sum_of_squares=tm.cast_like(total, state.sum_of_squares))
+
+    return optax.GradientTransformation(init_fn, update_fn)
+
+
+def _check_not_zero_over_zero(fn, eps, initial_scale):
+    """With ε = 0 and v_0 = 0 a zero gradient gives 0/0 = NaN on the first step."""
+    if isinstance(eps, jax.core.Tracer) or isinstance(initial_scale, jax.core.Tracer):
+        return
+    if jnp.all(jnp.asarray(eps) == 0) and jnp.all(jnp.asarray(initial_scale) == 0):
+        raise ValueError(
+            f"{fn}: `eps` and `initial_scale` cannot both be 0 (a zero gradient "
+            f"would give 0/0); got eps={eps!r}, initial_scale={initial_scale!r}."
+        )

@@ -1,0 +1,111 @@
+"""Scaling: turn a direction into a step by multiplying it by a step size."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from jaxopt_lessons import _checks
+from jaxopt_lessons import tree as tm
+
+__all__ = ["ScaleByScheduleState", "scale", "scale_by_learning_rate", "scale_by_schedule"]
+
+
+def scale(step_size: jax.typing.ArrayLike) -> optax.GradientTransformation:
+    """Multiplies every update by a constant: u_t = s · g_t.
+
+    Args:
+        step_size: s, any finite real number (negative flips the direction).
+
+    Returns:
+        A stateless `optax.GradientTransformation` (state `optax.EmptyState`).
+
+    Raises:
+        ValueError: `step_size` is NaN or infinite.
+        TypeError: `step_size` is not a real number.
+    """
+    _checks.check_interval("scale", "step_size", step_size, -float("inf"), float("inf"))
+
+    def update_fn(updates, state, params=None):
+        del params
+        return jax.tree.map(lambda g: step_size * g, updates), state
+
+    return optax.GradientTransformation(optax.init_empty_state, update_fn)
+
+
+class ScaleByScheduleState(NamedTuple):
+    """State of `scale_by_schedule`: how many steps have been taken."""
+
+    count: jax.Array  # int32 scalar
+
+
+def scale_by_schedule(step_size_fn: _checks.Schedule) -> optax.GradientTransformation:
+    """Multiplies the updates by a step size that depends on the step count.
+
+    Update rule (t counts from 0)::
+
+        u_t = s(t) · g_t
+
+    Args:
+        step_size_fn: s, a function from the step count to a step size; any
+            Optax schedule.
+
+    Returns:
+        An `optax.GradientTransformation` whose state is a `ScaleByScheduleState`.
+
+    Raises:
+        TypeError: `step_size_fn` is not callable.
+    """
+    if not callable(step_size_fn):
+        raise TypeError(
+            f"scale_by_schedule: `step_size_fn` must be callable, got {step_size_fn!r}."
+        )
+
+    def init_fn(params):
+        del params
+        return ScaleByScheduleState(count=jnp.zeros([], jnp.int32))
+
+    def update_fn(updates, state, params=None):
+        del params
+        step_size = step_size_fn(state.count)
+        updates = jax.tree.map(lambda g: jnp.asarray(step_size, g.dtype) * g, updates)
+        return updates, ScaleByScheduleState(count=tm.increment(state.count))
+
+    return optax.GradientTransformation(init_fn, update_fn)
+
+
+def scale_by_learning_rate(
+    learning_rate: optax.ScalarOrSchedule | None = None,
+    *,
+    flip_sign: bool = True,
+) -> optax.GradientTransformation:
+    """The last link of every optimizer: u_t = −η_t · d_t.
+
+    Lesson: this is all plain SGD does. Everything else in an optimizer only
+    shapes the direction d_t that this step then follows downhill.
+
+    Args:
+        learning_rate: η, a number or array >= 0, or a schedule (step -> η).
+            None gives the identity (the direction is used as it is).
+        flip_sign: multiply by −η (descent) rather than +η.
+
+    Returns:
+        `scale(∓η)` for a number, `scale_by_schedule` for a schedule, or
+        `optax.identity()` for None.
+
+    Raises:
+        ValueError: a negative, NaN or infinite learning rate.
+        TypeError: `learning_rate` of the wrong type; `flip_sign` not a bool.
+    """
+    fn = "scale_by_learning_rate"
+    _checks.check_learning_rate(fn, "learning_rate", learning_rate, allow_none=True)
+    _checks.check_bool(fn, "flip_sign", flip_sign)
+    if learning_rate is None:
+        return optax.identity()
+    sign = -1 if flip_sign else 1
+    if _checks.is_schedule(learning_rate):
+        return scale_by_schedule(lambda count: sign * learning_rate(count))
+    return scale(sign * learning_rate)

@@ -1,0 +1,91 @@
+"""Tree maths shared by the update rules: moments, bias correction, casts.
+
+Each function maps one small formula over every leaf of a pytree. The formulas
+are the ones written in the transforms' docstrings; keeping them here means
+that `scale_by_adam`, `scale_by_rms` and `ema` all average the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+__all__ = [
+    "abs_sq",
+    "bias_correction",
+    "cast",
+    "cast_like",
+    "ema_update",
+    "ema_update_sq",
+    "full_like",
+    "increment",
+    "zeros_like",
+]
+
+
+def abs_sq(x: jax.Array) -> jax.Array:
+    """|x|², real-valued for complex x (x̄·x), x² for real x."""
+    if jnp.iscomplexobj(x):
+        return (jnp.conj(x) * x).real
+    return x * x
+
+
+def ema_update(grads: Any, moments: Any, decay: Any) -> Any:
+    """First moment: m ← (1 − β)·g + β·m, leaf by leaf."""
+    return jax.tree.map(lambda g, m: (1 - decay) * g + decay * m, grads, moments)
+
+
+def ema_update_sq(grads: Any, moments: Any, decay: Any) -> Any:
+    """Second moment: v ← (1 − β)·|g|² + β·v, leaf by leaf.
+
+    |g|² is taken in the moment's precision when that is wider than the
+    gradient's, so a float32 `nu` fed float16 gradients cannot overflow at
+    |g| > 256 before the average is even formed.
+    """
+
+    def one(g, v):
+        wide = jnp.promote_types(g.dtype, v.dtype)
+        return (1 - decay) * abs_sq(g.astype(wide)) + decay * v
+
+    return jax.tree.map(one, grads, moments)
+
+
+def bias_correction(moment: Any, decay: Any, count: jax.Array) -> Any:
+    """Divides each leaf by 1 − βᵗ, which undoes the pull towards m₀ = 0."""
+    correction = 1 - decay**count
+    return jax.tree.map(lambda m: m / correction.astype(m.dtype), moment)
+
+
+def increment(count: jax.Array) -> jax.Array:
+    """count + 1, saturating at the dtype's maximum instead of wrapping around."""
+    top = jnp.iinfo(count.dtype).max
+    return jnp.where(count < top, count + 1, top).astype(count.dtype)
+
+
+def zeros_like(tree: Any, dtype: Any = None) -> Any:
+    """Zeros shaped (and sharded) like each leaf; works on `jax.ShapeDtypeStruct`."""
+    return jax.tree.map(lambda p: jnp.zeros_like(p, dtype=dtype), tree)
+
+
+def full_like(tree: Any, value: Any, dtype: Any = None) -> Any:
+    """`value` everywhere, shaped like each leaf."""
+    return jax.tree.map(lambda p: jnp.full_like(p, value, dtype=dtype), tree)
+
+
+def cast(tree: Any, dtype: Any) -> Any:
+    """Casts every leaf to `dtype`; `None` leaves the tree as it is."""
+    if dtype is None:
+        return tree
+    return jax.tree.map(lambda x: x.astype(dtype), tree)
+
+
+def cast_like(tree: Any, reference: Any) -> Any:
+    """Casts each leaf to the dtype of the matching leaf of `reference`.
+
+    Used to store a new state in the dtype the state was created with, so the
+    state's types never drift between steps (no recompilation, no surprises
+    under `lax.scan` or `lax.cond`).
+    """
+    return jax.tree.map(lambda x, r: x.astype(r.dtype), tree, reference)
