@@ -29,121 +29,40 @@ from optax import (
     identity,
 )
 
-from jaxopt_lessons.optimizers import (
-    adagrad,
-    adam,
-    adamax,
-    adamaxw,
-    adamw,
-    amsgrad,
-    nadam,
-    nadamw,
-    rmsprop,
-    sgd,
-)
-from jaxopt_lessons.transforms import (
-    AddDecayedWeightsState,
-    EmaState,
-    ScaleByAdamState,
-    ScaleByAmsgradState,
-    ScaleByRmsState,
-    ScaleByRmsWithCountState,
-    ScaleByRssState,
-    ScaleByRStdDevState,
-    ScaleByRStdDevWithCountState,
-    ScaleByScheduleState,
-    TraceState,
-    add_decayed_weights,
-    ema,
-    scale,
-    scale_by_adam,
-    scale_by_adamax,
-    scale_by_amsgrad,
-    scale_by_learning_rate,
-    scale_by_rms,
-    scale_by_rss,
-    scale_by_schedule,
-    scale_by_stddev,
-    trace,
-)
+from jaxopt_lessons import optimizers as _optimizers
+from jaxopt_lessons import transforms as _transforms
+from jaxopt_lessons.optimizers import *  # noqa: F403  (each subpackage lists its API)
+from jaxopt_lessons.transforms import *  # noqa: F403
 
 __version__ = "0.1.0"
 
-#: The optimizer factories (learning rate first), for code that loops over them.
-OPTIMIZERS = (
-    "sgd",
-    "rmsprop",
-    "adam",
-    "adamw",
-    "nadam",
-    "nadamw",
-    "adamax",
-    "adamaxw",
-    "amsgrad",
-    "adagrad",
+#: Names of the optimizer factories (learning rate first), for code that loops over them.
+OPTIMIZERS: tuple[str, ...] = tuple(_optimizers.__all__)
+
+#: Names of the building blocks (transform factories) written in this package.
+TRANSFORMS: tuple[str, ...] = tuple(
+    name for name in _transforms.__all__ if name[0].islower()
 )
 
-#: The building blocks written in this package.
-TRANSFORMS = (
-    "trace",
-    "ema",
-    "scale_by_rms",
-    "scale_by_stddev",
-    "scale_by_rss",
-    "scale_by_adam",
-    "scale_by_amsgrad",
-    "scale_by_adamax",
-    "scale",
-    "scale_by_learning_rate",
-    "scale_by_schedule",
-    "add_decayed_weights",
-)
-
-__all__ = [
-    "OPTIMIZERS",
-    "TRANSFORMS",
-    "AddDecayedWeightsState",
-    "EmaState",
+#: Optax's plumbing, re-exported so that one import is enough.
+_PLUMBING = [
     "EmptyState",
     "GradientTransformation",
     "GradientTransformationExtraArgs",
     "OptState",
     "Params",
     "ScalarOrSchedule",
-    "ScaleByAdamState",
-    "ScaleByAmsgradState",
-    "ScaleByRStdDevState",
-    "ScaleByRStdDevWithCountState",
-    "ScaleByRmsState",
-    "ScaleByRmsWithCountState",
-    "ScaleByRssState",
-    "ScaleByScheduleState",
     "Schedule",
-    "TraceState",
     "Updates",
-    "adagrad",
-    "adam",
-    "adamax",
-    "adamaxw",
-    "adamw",
-    "add_decayed_weights",
-    "amsgrad",
     "apply_updates",
     "chain",
-    "ema",
     "identity",
-    "nadam",
-    "nadamw",
-    "rmsprop",
-    "scale",
-    "scale_by_adam",
-    "scale_by_adamax",
-    "scale_by_amsgrad",
-    "scale_by_learning_rate",
-    "scale_by_rms",
-    "scale_by_rss",
-    "scale_by_schedule",
-    "scale_by_stddev",
-    "sgd",
-    "trace",
+]
+
+__all__ = [
+    "OPTIMIZERS",
+    "TRANSFORMS",
+    *_PLUMBING,
+    *_optimizers.__all__,
+    *_transforms.__all__,
 ]

@@ -25,6 +25,7 @@ __all__ = [
     "check_float_params",
     "check_interval",
     "check_learning_rate",
+    "check_not_both_zero",
     "check_non_negative",
     "check_positive",
     "check_tree_matches",
@@ -178,6 +179,21 @@ def check_tree_matches(fn: str, updates: Any, state_tree: Any) -> None:
                 f"{jnp.shape(update)}, but the optimizer state there has shape "
                 f"{jnp.shape(moment)}."
             )
+
+
+def check_not_both_zero(fn: str, names: tuple[str, str], values: tuple[Any, Any]) -> None:
+    """Raises when both terms that keep a division finite are exactly 0.
+
+    With both at 0, a zero gradient on the first step gives 0/0 = NaN.
+    """
+    if any(_is_traced(v) for v in values):
+        return
+    if all(np.all(np.asarray(v) == 0) for v in values):
+        (a, b), (va, vb) = names, values
+        raise ValueError(
+            f"{fn}: `{a}` and `{b}` cannot both be 0 (a zero gradient would give "
+            f"0/0); got {a}={va!r}, {b}={vb!r}."
+        )
 
 
 def is_schedule(value: Any) -> bool:

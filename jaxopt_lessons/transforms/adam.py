@@ -48,13 +48,7 @@ def _check_adam_args(fn, b1, b2, eps, eps_root):
     _checks.check_interval(fn, "b2", b2, 0.0, 1.0)
     _checks.check_non_negative(fn, "eps", eps)
     _checks.check_non_negative(fn, "eps_root", eps_root)
-    if any(isinstance(x, jax.core.Tracer) for x in (eps, eps_root)):
-        return
-    if jnp.all(jnp.asarray(eps) == 0) and jnp.all(jnp.asarray(eps_root) == 0):
-        raise ValueError(
-            f"{fn}: `eps` and `eps_root` cannot both be 0 (a zero gradient would "
-            f"give 0/0); got eps={eps!r}, eps_root={eps_root!r}."
-        )
+    _checks.check_not_both_zero(fn, ("eps", "eps_root"), (eps, eps_root))
 
 
 def scale_by_adam(

@@ -114,7 +114,7 @@ def scale_by_rms(
     """
     fn = "scale_by_rms"
     _check_rms_args(fn, decay, eps, initial_scale, eps_in_sqrt, bias_correction)
-    _check_not_zero_over_zero(fn, eps, initial_scale)
+    _checks.check_not_both_zero(fn, ("eps", "initial_scale"), (eps, initial_scale))
     inverse_root = _inverse_root(eps, eps_in_sqrt)
 
     def init_fn(params):
@@ -172,7 +172,7 @@ def scale_by_stddev(
     """
     fn = "scale_by_stddev"
     _check_rms_args(fn, decay, eps, initial_scale, eps_in_sqrt, bias_correction)
-    _check_not_zero_over_zero(fn, eps, initial_scale)
+    _checks.check_not_both_zero(fn, ("eps", "initial_scale"), (eps, initial_scale))
     inverse_root = _inverse_root(eps, eps_in_sqrt)
 
     def init_fn(params):
@@ -263,14 +263,3 @@ def scale_by_rss(
         return updates, ScaleByRssState(sum_of_squares=tm.cast_like(total, state.sum_of_squares))
 
     return optax.GradientTransformation(init_fn, update_fn)
-
-
-def _check_not_zero_over_zero(fn, eps, initial_scale):
-    """With ε = 0 and v_0 = 0 a zero gradient gives 0/0 = NaN on the first step."""
-    if isinstance(eps, jax.core.Tracer) or isinstance(initial_scale, jax.core.Tracer):
-        return
-    if jnp.all(jnp.asarray(eps) == 0) and jnp.all(jnp.asarray(initial_scale) == 0):
-        raise ValueError(
-            f"{fn}: `eps` and `initial_scale` cannot both be 0 (a zero gradient "
-            f"would give 0/0); got eps={eps!r}, initial_scale={initial_scale!r}."
-        )

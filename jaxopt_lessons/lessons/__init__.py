@@ -1,0 +1,1 @@
+"""The lesson's claims, each measured by a function that returns numbers."""

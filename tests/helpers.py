@@ -1,0 +1,156 @@
+"""Shared test machinery: mixed pytrees, tolerances and the parity harness."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+
+@dataclasses.dataclass(frozen=True)
+class Tolerance:
+    rtol: float
+    atol: float
+    reason: str
+
+
+# float32, same algebra on both sides: the two implementations may order a
+# few operations differently and XLA may fuse them differently (jit vs eager
+# alone differs by ~1e-7); over 100 steps that stays within a few ulps of 1e-7.
+F32 = Tolerance(1e-5, 1e-6, "float32, same algebra, rounding order may differ")
+# float64: the same comparison with ~9 more digits.
+F64 = Tolerance(1e-12, 1e-14, "float64, same algebra, rounding order may differ")
+# bfloat16 has 8 bits of mantissa: one rounding is ~4e-3 relative.
+BF16 = Tolerance(2e-2, 1e-2, "bfloat16 keeps 8 significant bits")
+# A value checked against a formula written out in the test, in float32.
+BY_HAND = Tolerance(1e-6, 1e-7, "one or two float32 roundings of a short formula")
+
+
+def tolerance_for(dtype) -> Tolerance:
+    dtype = jnp.dtype(dtype)
+    if dtype == jnp.float64:
+        return F64
+    if dtype == jnp.bfloat16:
+        return BF16
+    return F32
+
+
+def mixed_tree(dtype=jnp.float32, seed: int = 0) -> Any:
+    """Nested dicts, lists and tuples of scalars, vectors and matrices."""
+    rng = np.random.default_rng(seed)
+
+    def normal(shape):
+        return jnp.asarray(rng.standard_normal(shape), dtype)
+
+    return {
+        "dense": {"kernel": normal((3, 4)), "bias": normal((4,))},
+        "layers": [normal((2, 2)), {"scale": normal(())}],
+        "pair": (normal((5,)), normal((1, 3, 2))),
+        "scalar": normal(()),
+    }
+
+
+def random_grads(params: Any, steps: int, seed: int = 1) -> Any:
+    """A tree like `params` whose leaves gain a leading axis of `steps` gradients.
+
+    Magnitudes vary over two decades between steps, so that adaptive methods
+    see changing scales, and about 5 % of the entries are exactly zero. Drawn
+    with NumPy from a fixed seed: deterministic and cheap.
+    """
+    rng = np.random.default_rng(seed)
+
+    def one(leaf):
+        shape = (steps, *jnp.shape(leaf))
+        scale = 10.0 ** rng.uniform(-1, 1, (steps,) + (1,) * jnp.ndim(leaf))
+        grad = rng.standard_normal(shape) * scale
+        if jnp.iscomplexobj(leaf):
+            grad = grad + 1j * rng.standard_normal(shape) * scale
+        grad[rng.uniform(size=shape) < 0.05] = 0.0
+        return jnp.asarray(grad, leaf.dtype)
+
+    return jax.tree.map(one, params)
+
+
+def run_trajectory(
+    tx: optax.GradientTransformation,
+    params: Any,
+    grads: Any,
+    *,
+    jit: bool,
+    extra_args: dict | None = None,
+) -> tuple[Any, list]:
+    """Runs `tx` over the stacked `grads`, applying its updates to `params`.
+
+    Returns (updates, state_leaves, params), each with a leading step axis:
+    every step's output is kept so that the comparison covers every step.
+    """
+    extra_args = extra_args or {}
+
+    def step(carry, grad):
+        params, state = carry
+        updates, state = tx.update(grad, state, params, **extra_args)
+        params = optax.apply_updates(params, updates)
+        return (params, state), (updates, jax.tree.leaves(state), params)
+
+    carry = (params, tx.init(params))
+    if jit:
+        _, outputs = jax.jit(lambda c, g: jax.lax.scan(step, c, g))(carry, grads)
+        return outputs
+    steps = jax.tree.leaves(grads)[0].shape[0]
+    history = []
+    for t in range(steps):
+        carry, out = step(carry, jax.tree.map(lambda g: g[t], grads))
+        history.append(out)
+    return jax.tree.map(lambda *xs: jnp.stack(xs), *history)
+
+
+def assert_close_every_step(ours: Any, ref: Any, tol: Tolerance, what: str) -> None:
+    """Compares two stacked trees leaf by leaf and names the first bad step."""
+    ours_leaves, ours_def = jax.tree_util.tree_flatten_with_path(ours)
+    ref_leaves = jax.tree.leaves(ref)
+    assert len(ours_leaves) == len(ref_leaves), (
+        f"{what}: {len(ours_leaves)} leaves, reference has {len(ref_leaves)}"
+    )
+    for (path, a), b in zip(ours_leaves, ref_leaves):
+        where = f"{what}{jax.tree_util.keystr(path)}"
+        assert jnp.shape(a) == jnp.shape(b), f"{where}: shape {jnp.shape(a)} vs {jnp.shape(b)}"
+        assert jnp.dtype(a) == jnp.dtype(b), f"{where}: dtype {jnp.dtype(a)} vs {jnp.dtype(b)}"
+        a64 = np.asarray(a, np.float64) if not jnp.iscomplexobj(a) else np.asarray(a)
+        b64 = np.asarray(b, np.float64) if not jnp.iscomplexobj(b) else np.asarray(b)
+        close = np.isclose(a64, b64, rtol=tol.rtol, atol=tol.atol, equal_nan=True)
+        if not close.all():
+            bad = np.argwhere(~close)[0]
+            raise AssertionError(
+                f"{where}: first mismatch at step {bad[0]} index {tuple(bad[1:])}: "
+                f"{a64[tuple(bad)]!r} vs reference {b64[tuple(bad)]!r} "
+                f"(rtol={tol.rtol}, atol={tol.atol}: {tol.reason})"
+            )
+
+
+def assert_same_trajectory(
+    ours: optax.GradientTransformation,
+    ref: optax.GradientTransformation,
+    params: Any,
+    *,
+    steps: int = 100,
+    jit: bool = True,
+    tol: Tolerance | None = None,
+    seed: int = 1,
+    extra_args: dict | None = None,
+) -> None:
+    """Feeds both transforms the same gradients; compares updates, every state
+    leaf and the parameters at every step (state classes differ, so leaves are
+    compared in order, not tree definitions)."""
+    tol = tol or tolerance_for(jax.tree.leaves(params)[0].dtype)
+    grads = random_grads(params, steps, seed)
+    got = run_trajectory(ours, params, grads, jit=jit, extra_args=extra_args)
+    want = run_trajectory(ref, params, grads, jit=jit, extra_args=extra_args)
+    for name, a, b in zip(("updates", "state", "params"), got, want):
+        assert_close_every_step(a, b, tol, name)
+
+
