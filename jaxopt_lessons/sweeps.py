@@ -128,7 +128,11 @@ def _as_settings(settings: Any) -> tuple[Any, int]:
     """Converts settings to a pytree of arrays sharing one leading axis."""
     if isinstance(settings, Mapping):
         settings = dict(settings)
-    elif isinstance(settings, list | tuple) and settings and isinstance(settings[0], Mapping):
+    elif (
+        isinstance(settings, list | tuple)
+        and settings
+        and isinstance(settings[0], Mapping)
+    ):
         keys = list(settings[0])
         for i, s in enumerate(settings):
             if list(s) != keys:
@@ -201,7 +205,9 @@ def sweep(
     """
     method = resolve_method(method)
     if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
-        raise ValueError(f"sweep: `batch_size` must be an int >= 1, got {batch_size!r}.")
+        raise ValueError(
+            f"sweep: `batch_size` must be an int >= 1, got {batch_size!r}."
+        )
     settings, size = _as_settings(settings)
     program = _compiled(train_fn, method, batch_size if method == "map" else None)
     start = time.perf_counter()
@@ -217,4 +223,6 @@ def sweep(
         outputs = jax.device_get(program(device_settings, *shared))
         outputs = jax.tree.map(np.asarray, outputs)
     seconds = time.perf_counter() - start
-    return SweepResult(settings=settings, outputs=outputs, method=method, seconds=seconds)
+    return SweepResult(
+        settings=settings, outputs=outputs, method=method, seconds=seconds
+    )
