@@ -7,6 +7,7 @@ that `scale_by_adam`, `scale_by_rms` and `ema` all average the same way.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import jax
@@ -52,8 +53,16 @@ def ema_update_sq(grads: Any, moments: Any, decay: Any) -> Any:
     return jax.tree.map(one, grads, moments)
 
 
+@functools.partial(jax.jit, inline=True)
 def bias_correction(moment: Any, decay: Any, count: jax.Array) -> Any:
-    """Divides each leaf by 1 − βᵗ, which undoes the pull towards m₀ = 0."""
+    """Divides each leaf by 1 − βᵗ, which undoes the pull towards m₀ = 0.
+
+    βᵗ is formed in the precision of β and t, then cast to each leaf's dtype
+    (a bfloat16 βᵗ rounds to 1 for small t and would divide by zero). The
+    function is compiled even when called eagerly, so eager and jitted runs
+    raise β to the power t the same way (eagerly, JAX would use repeated
+    multiplication for a concrete integer t, which rounds differently).
+    """
     correction = 1 - decay**count
     return jax.tree.map(lambda m: m / correction.astype(m.dtype), moment)
 
