@@ -47,13 +47,13 @@ def _as_real(fn: str, name: str, value: Any) -> np.ndarray:
     """Returns `value` as a float64 NumPy array, or raises TypeError."""
     if isinstance(value, (bool, np.bool_)) or getattr(value, "dtype", None) == bool:
         raise TypeError(f"{fn}: `{name}` must be a real number, got the bool {value!r}.")
-    try:
-        array = np.asarray(value)
-    except Exception as error:  # e.g. an object NumPy cannot convert
+    # Lists and tuples are refused: `-1 * [0.1]` is an empty list, not -0.1.
+    if not isinstance(value, (int, float, np.number, np.ndarray, jax.Array)):
         raise TypeError(
             f"{fn}: `{name}` must be a real number, got {value!r} "
             f"of type {type(value).__name__}."
-        ) from error
+        )
+    array = np.asarray(value)
     if array.dtype.kind not in "iuf":
         raise TypeError(
             f"{fn}: `{name}` must be a real number, got {value!r} "
