@@ -45,8 +45,13 @@ def _show(value: Any) -> str:
 
 def _as_real(fn: str, name: str, value: Any) -> np.ndarray:
     """Returns `value` as a float64 NumPy array, or raises TypeError."""
-    if isinstance(value, (bool, np.bool_)) or getattr(value, "dtype", None) == bool:
-        raise TypeError(f"{fn}: `{name}` must be a real number, got the bool {value!r}.")
+    dtype = getattr(value, "dtype", None)
+    if isinstance(value, (bool, np.bool_)) or (
+        dtype is not None and np.dtype(dtype) == np.bool_
+    ):
+        raise TypeError(
+            f"{fn}: `{name}` must be a real number, got the bool {value!r}."
+        )
     # Lists and tuples are refused: `-1 * [0.1]` is an empty list, not -0.1.
     if not isinstance(value, (int, float, np.number, np.ndarray, jax.Array)):
         raise TypeError(
@@ -97,7 +102,9 @@ def check_positive(fn: str, name: str, value: Any) -> None:
         return
     array = _as_real(fn, name, value)
     if not np.all((array > 0) & np.isfinite(array)):
-        raise ValueError(f"{fn}: `{name}` must be positive and finite, got {_show(value)}.")
+        raise ValueError(
+            f"{fn}: `{name}` must be positive and finite, got {_show(value)}."
+        )
 
 
 def check_learning_rate(
@@ -181,7 +188,9 @@ def check_tree_matches(fn: str, updates: Any, state_tree: Any) -> None:
             )
 
 
-def check_not_both_zero(fn: str, names: tuple[str, str], values: tuple[Any, Any]) -> None:
+def check_not_both_zero(
+    fn: str, names: tuple[str, str], values: tuple[Any, Any]
+) -> None:
     """Raises when both terms that keep a division finite are exactly 0.
 
     With both at 0, a zero gradient on the first step gives 0/0 = NaN.

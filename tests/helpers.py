@@ -103,7 +103,7 @@ def run_trajectory(
     steps = jax.tree.leaves(grads)[0].shape[0]
     history = []
     for t in range(steps):
-        carry, out = step(carry, jax.tree.map(lambda g: g[t], grads))
+        carry, out = step(carry, jax.tree.map(lambda g, t=t: g[t], grads))
         history.append(out)
     return jax.tree.map(lambda *xs: jnp.stack(xs), *history)
 
@@ -118,13 +118,19 @@ def assert_close_every_step(
     """
     ours_leaves, ours_def = jax.tree_util.tree_flatten_with_path(ours)
     ref_leaves = jax.tree.leaves(ref)
-    extra = jax.tree.leaves(extra_atol) if extra_atol is not None else [0.0] * len(ref_leaves)
+    extra = (
+        jax.tree.leaves(extra_atol)
+        if extra_atol is not None
+        else [0.0] * len(ref_leaves)
+    )
     assert len(ours_leaves) == len(ref_leaves), (
         f"{what}: {len(ours_leaves)} leaves, reference has {len(ref_leaves)}"
     )
     for (path, a), b, widen in zip(ours_leaves, ref_leaves, extra):
         where = f"{what}{jax.tree_util.keystr(path)}"
-        assert jnp.shape(a) == jnp.shape(b), f"{where}: shape {jnp.shape(a)} vs {jnp.shape(b)}"
+        assert jnp.shape(a) == jnp.shape(b), (
+            f"{where}: shape {jnp.shape(a)} vs {jnp.shape(b)}"
+        )
         assert a.dtype == b.dtype, f"{where}: dtype {a.dtype} vs {b.dtype}"
         a64 = np.asarray(a, np.float64) if not jnp.iscomplexobj(a) else np.asarray(a)
         b64 = np.asarray(b, np.float64) if not jnp.iscomplexobj(b) else np.asarray(b)
@@ -163,8 +169,7 @@ def assert_same_trajectory(
     # Parameters sum every step's update, and with it every step's rounding:
     # step t may be off by up to rtol times the sum of |u| so far.
     drift = jax.tree.map(
-        lambda u: tol.rtol * np.cumsum(np.abs(np.asarray(u, np.float64)), axis=0), want[0]
+        lambda u: tol.rtol * np.cumsum(np.abs(np.asarray(u, np.float64)), axis=0),
+        want[0],
     )
     assert_close_every_step(got[2], want[2], tol, "params", extra_atol=drift)
-
-

@@ -106,7 +106,14 @@ def nadam(
     As `optax.nadam` (which is `adam` with `nesterov=True`).
     """
     return adam(
-        learning_rate, b1, b2, eps, eps_root, mu_dtype, nesterov=nesterov, nu_dtype=nu_dtype
+        learning_rate,
+        b1,
+        b2,
+        eps,
+        eps_root,
+        mu_dtype,
+        nesterov=nesterov,
+        nu_dtype=nu_dtype,
     )
 
 

@@ -66,7 +66,9 @@ def trace(
     """
     _checks.check_interval("trace", "decay", decay, 0.0, 1.0)
     _checks.check_bool("trace", "nesterov", nesterov)
-    accumulator_dtype = _checks.check_dtype("trace", "accumulator_dtype", accumulator_dtype)
+    accumulator_dtype = _checks.check_dtype(
+        "trace", "accumulator_dtype", accumulator_dtype
+    )
 
     def init_fn(params):
         _checks.check_float_params("trace", params)
@@ -128,7 +130,9 @@ def ema(
     """
     _checks.check_interval("ema", "decay", decay, 0.0, 1.0)
     _checks.check_bool("ema", "debias", debias)
-    accumulator_dtype = _checks.check_dtype("ema", "accumulator_dtype", accumulator_dtype)
+    accumulator_dtype = _checks.check_dtype(
+        "ema", "accumulator_dtype", accumulator_dtype
+    )
 
     def init_fn(params):
         _checks.check_float_params("ema", params)

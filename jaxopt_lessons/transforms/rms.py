@@ -245,21 +245,31 @@ def scale_by_rss(
         and Stochastic Optimization", JMLR 12, 2011.
     """
     fn = "scale_by_rss"
-    _checks.check_non_negative(fn, "initial_accumulator_value", initial_accumulator_value)
+    _checks.check_non_negative(
+        fn, "initial_accumulator_value", initial_accumulator_value
+    )
     _checks.check_non_negative(fn, "eps", eps)
 
     def init_fn(params):
         _checks.check_float_params(fn, params)
-        return ScaleByRssState(sum_of_squares=tm.full_like(params, initial_accumulator_value))
+        return ScaleByRssState(
+            sum_of_squares=tm.full_like(params, initial_accumulator_value)
+        )
 
     def update_fn(updates, state, params=None):
         del params
         _checks.check_tree_matches(fn, updates, state.sum_of_squares)
-        total = jax.tree.map(lambda g, s: tm.abs_sq(g) + s, updates, state.sum_of_squares)
+        total = jax.tree.map(
+            lambda g, s: tm.abs_sq(g) + s, updates, state.sum_of_squares
+        )
         # A coordinate that has only ever seen zero gradients does not move.
         updates = jax.tree.map(
-            lambda g, s: jnp.where(s > 0, jax.lax.rsqrt(s + eps), 0.0) * g, updates, total
+            lambda g, s: jnp.where(s > 0, jax.lax.rsqrt(s + eps), 0.0) * g,
+            updates,
+            total,
         )
-        return updates, ScaleByRssState(sum_of_squares=tm.cast_like(total, state.sum_of_squares))
+        return updates, ScaleByRssState(
+            sum_of_squares=tm.cast_like(total, state.sum_of_squares)
+        )
 
     return optax.GradientTransformation(init_fn, update_fn)

@@ -11,7 +11,12 @@ import optax
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
 
-__all__ = ["ScaleByScheduleState", "scale", "scale_by_learning_rate", "scale_by_schedule"]
+__all__ = [
+    "ScaleByScheduleState",
+    "scale",
+    "scale_by_learning_rate",
+    "scale_by_schedule",
+]
 
 
 def scale(step_size: jax.typing.ArrayLike) -> optax.GradientTransformation:

@@ -37,11 +37,19 @@ BLOCK_CASES = [
     ("scale_by_rms", dict(), True),
     ("scale_by_rms", dict(decay=0.99, eps_in_sqrt=False), False),
     ("scale_by_rms", dict(bias_correction=True), False),
-    ("scale_by_rms", dict(initial_scale=0.1, eps_in_sqrt=False, bias_correction=True), False),
+    (
+        "scale_by_rms",
+        dict(initial_scale=0.1, eps_in_sqrt=False, bias_correction=True),
+        False,
+    ),
     ("scale_by_stddev", dict(), True),
     ("scale_by_stddev", dict(eps_in_sqrt=False), False),
     ("scale_by_stddev", dict(bias_correction=True, initial_scale=1.0), False),
-    ("scale_by_stddev", dict(decay=0.5, eps=1e-3, eps_in_sqrt=False, bias_correction=True), False),
+    (
+        "scale_by_stddev",
+        dict(decay=0.5, eps=1e-3, eps_in_sqrt=False, bias_correction=True),
+        False,
+    ),
     ("scale_by_rss", dict(), True),
     ("scale_by_rss", dict(initial_accumulator_value=0.0, eps=1e-3), False),
     ("scale_by_adam", dict(), True),
@@ -75,8 +83,16 @@ OPTIMIZER_CASES = [
     ("rmsprop", dict(learning_rate=0.01, centered=True), False),
     ("rmsprop", dict(learning_rate=0.01, momentum=0.9), False),
     ("rmsprop", dict(learning_rate=0.01, momentum=0.9, nesterov=True), False),
-    ("rmsprop", dict(learning_rate=SCHEDULE, centered=True, momentum=0.5, bias_correction=True), False),
-    ("rmsprop", dict(learning_rate=0.01, initial_scale=0.5, bias_correction=True), False),
+    (
+        "rmsprop",
+        dict(learning_rate=SCHEDULE, centered=True, momentum=0.5, bias_correction=True),
+        False,
+    ),
+    (
+        "rmsprop",
+        dict(learning_rate=0.01, initial_scale=0.5, bias_correction=True),
+        False,
+    ),
     ("adam", dict(learning_rate=0.01), True),
     ("adam", dict(learning_rate=SCHEDULE), False),
     ("adam", dict(learning_rate=0.01, nesterov=True), False),
@@ -95,9 +111,17 @@ OPTIMIZER_CASES = [
     ("adamaxw", dict(learning_rate=0.01, weight_decay=0.1, mask=_matrices_only), False),
     ("amsgrad", dict(learning_rate=0.01), True),
     ("amsgrad", dict(learning_rate=SCHEDULE, bias_correction_nu=False), False),
-    ("amsgrad", dict(learning_rate=0.01, bias_correction_mu=False, eps_root=1e-8), False),
+    (
+        "amsgrad",
+        dict(learning_rate=0.01, bias_correction_mu=False, eps_root=1e-8),
+        False,
+    ),
     ("adagrad", dict(learning_rate=0.1), True),
-    ("adagrad", dict(learning_rate=SCHEDULE, initial_accumulator_value=0.0, eps=1e-3), False),
+    (
+        "adagrad",
+        dict(learning_rate=SCHEDULE, initial_accumulator_value=0.0, eps=1e-3),
+        False,
+    ),
 ]
 
 CASES = BLOCK_CASES + OPTIMIZER_CASES
@@ -106,7 +130,9 @@ CASES = BLOCK_CASES + OPTIMIZER_CASES
 def _case_id(case):
     name, kwargs, _ = case
     shown = ",".join(
-        f"{k}={'sched' if callable(v) else v}" for k, v in kwargs.items() if k != "learning_rate"
+        f"{k}={'sched' if callable(v) else v}"
+        for k, v in kwargs.items()
+        if k != "learning_rate"
     )
     lr = kwargs.get("learning_rate")
     if lr is not None:

@@ -11,7 +11,11 @@ import pytest
 
 import jaxopt_lessons as jol
 
-G = [jnp.array([0.5, -1.0, 2.0]), jnp.array([1.5, 0.25, -2.0]), jnp.array([-0.5, 0.75, 0.0])]
+G = [
+    jnp.array([0.5, -1.0, 2.0]),
+    jnp.array([1.5, 0.25, -2.0]),
+    jnp.array([-0.5, 0.75, 0.0]),
+]
 RTOL = 1e-4  # float32 against a float64 formula: 1 − β₂ᵗ cancels ~4 digits at t = 1
 
 
@@ -39,7 +43,9 @@ def test_scale_by_adam_by_hand(nesterov):
         else:
             m_hat = m / (1 - b1**t)
         v_hat = v / (1 - b2**t)
-        np.testing.assert_allclose(u, m_hat / (np.sqrt(v_hat + eps_root) + eps), rtol=RTOL)
+        np.testing.assert_allclose(
+            u, m_hat / (np.sqrt(v_hat + eps_root) + eps), rtol=RTOL
+        )
     np.testing.assert_allclose(state.mu, m, rtol=1e-6)
     np.testing.assert_allclose(state.nu, v, rtol=1e-6)
     assert int(state.count) == 3
@@ -57,7 +63,9 @@ def test_first_adam_step_has_unit_size():
 @pytest.mark.parametrize("bc_nu", [True, False])
 def test_scale_by_amsgrad_by_hand(bc_mu, bc_nu):
     b1, b2, eps = 0.5, 0.75, 1e-3
-    tx = jol.scale_by_amsgrad(b1, b2, eps, bias_correction_mu=bc_mu, bias_correction_nu=bc_nu)
+    tx = jol.scale_by_amsgrad(
+        b1, b2, eps, bias_correction_mu=bc_mu, bias_correction_nu=bc_nu
+    )
     outputs, state = _run(tx, G)
     m = v = n = np.zeros(3)
     for t, (g, u) in enumerate(zip(G, outputs), start=1):
@@ -116,12 +124,16 @@ def test_mu_dtype_and_nu_dtype_are_honoured():
     assert state.mu["w"].dtype == jnp.float32 and state.nu["w"].dtype == jnp.bfloat16
 
 
-@pytest.mark.parametrize("factory", [jol.scale_by_adam, jol.scale_by_amsgrad, jol.scale_by_adamax])
+@pytest.mark.parametrize(
+    "factory", [jol.scale_by_adam, jol.scale_by_amsgrad, jol.scale_by_adamax]
+)
 def test_adam_family_validation(factory):
     name = factory.__name__
     for arg in ("b1", "b2"):
         for bad in (-0.1, 1.0, float("nan")):
-            with pytest.raises(ValueError, match=rf"{name}: `{arg}` must lie in \[0, 1\)"):
+            with pytest.raises(
+                ValueError, match=rf"{name}: `{arg}` must lie in \[0, 1\)"
+            ):
                 factory(**{arg: bad})
         with pytest.raises(TypeError, match=rf"{name}: `{arg}` must be a real number"):
             factory(**{arg: "0.9"})
@@ -144,7 +156,9 @@ def test_adamax_needs_positive_eps():
 
 
 def test_adam_dtype_arguments_are_checked():
-    with pytest.raises(ValueError, match="scale_by_adam: `mu_dtype` must be a floating"):
+    with pytest.raises(
+        ValueError, match="scale_by_adam: `mu_dtype` must be a floating"
+    ):
         jol.scale_by_adam(mu_dtype=jnp.int8)
     with pytest.raises(TypeError, match="scale_by_adam: `nu_dtype` must be a dtype"):
         jol.scale_by_adam(nu_dtype="not a dtype")

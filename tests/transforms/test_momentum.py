@@ -27,7 +27,9 @@ def test_trace_three_steps_by_hand(nesterov):
     m1 = G1
     m2 = G2 + beta * m1
     m3 = G3 + beta * m2
-    want = [G1 + beta * m1, G2 + beta * m2, G3 + beta * m3] if nesterov else [m1, m2, m3]
+    want = (
+        [G1 + beta * m1, G2 + beta * m2, G3 + beta * m3] if nesterov else [m1, m2, m3]
+    )
     # Every number here is exact in float32 (halves and quarters).
     chex.assert_trees_all_equal((u1, u2, u3), tuple(want))
     chex.assert_trees_all_equal(state.trace, m3)
@@ -76,7 +78,9 @@ def test_accumulator_dtype_is_kept(factory):
 @pytest.mark.parametrize("factory", [jol.trace, jol.ema])
 @pytest.mark.parametrize("decay", [-0.1, 1.0, 1.5, float("nan"), float("inf")])
 def test_rejects_decay_outside_unit_interval(factory, decay):
-    with pytest.raises(ValueError, match=rf"{factory.__name__}: `decay` must lie in \[0, 1\)"):
+    with pytest.raises(
+        ValueError, match=rf"{factory.__name__}: `decay` must lie in \[0, 1\)"
+    ):
         factory(decay)
 
 

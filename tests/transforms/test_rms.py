@@ -8,7 +8,11 @@ import pytest
 import jaxopt_lessons as jol
 from tests import helpers
 
-G1, G2, G3 = jnp.array([2.0, -0.5, 0.0]), jnp.array([1.0, 3.0, 0.0]), jnp.array([-4.0, 0.5, 1.0])
+G1, G2, G3 = (
+    jnp.array([2.0, -0.5, 0.0]),
+    jnp.array([1.0, 3.0, 0.0]),
+    jnp.array([-4.0, 0.5, 1.0]),
+)
 TOL = helpers.BY_HAND
 
 
@@ -25,7 +29,9 @@ def _run(tx, grads):
 @pytest.mark.parametrize("bias_correction", [False, True])
 def test_scale_by_rms_by_hand(eps_in_sqrt, bias_correction):
     rho, eps, v0 = 0.8, 1e-3, 0.25
-    tx = jol.scale_by_rms(rho, eps, v0, eps_in_sqrt=eps_in_sqrt, bias_correction=bias_correction)
+    tx = jol.scale_by_rms(
+        rho, eps, v0, eps_in_sqrt=eps_in_sqrt, bias_correction=bias_correction
+    )
     outputs, state = _run(tx, [G1, G2, G3])
     v = np.full(3, v0)
     for t, (g, u) in enumerate(zip([G1, G2, G3], outputs), start=1):
@@ -87,21 +93,31 @@ def test_rms_validation(factory):
     name = factory.__name__
     with pytest.raises(ValueError, match=rf"{name}: `decay` must lie in \[0, 1\)"):
         factory(decay=1.0)
-    with pytest.raises(ValueError, match=rf"{name}: `eps` must lie in \[0, inf\), got -1"):
+    with pytest.raises(
+        ValueError, match=rf"{name}: `eps` must lie in \[0, inf\), got -1"
+    ):
         factory(eps=-1e-8)
     with pytest.raises(ValueError, match=rf"{name}: `initial_scale` must lie"):
         factory(initial_scale=-0.5)
-    with pytest.raises(ValueError, match=rf"{name}: `eps` and `initial_scale` cannot both be 0"):
+    with pytest.raises(
+        ValueError, match=rf"{name}: `eps` and `initial_scale` cannot both be 0"
+    ):
         factory(eps=0.0, initial_scale=0.0)
-    with pytest.raises(TypeError, match=rf"{name}: `eps_in_sqrt` must be True or False"):
+    with pytest.raises(
+        TypeError, match=rf"{name}: `eps_in_sqrt` must be True or False"
+    ):
         factory(eps_in_sqrt=None)
-    with pytest.raises(TypeError, match=rf"{name}: `bias_correction` must be True or False"):
+    with pytest.raises(
+        TypeError, match=rf"{name}: `bias_correction` must be True or False"
+    ):
         factory(bias_correction="no")
     factory(eps=0.0, initial_scale=1e-3)  # a positive v_0 keeps the division finite
 
 
 def test_rss_validation():
-    with pytest.raises(ValueError, match="scale_by_rss: `initial_accumulator_value` must lie"):
+    with pytest.raises(
+        ValueError, match="scale_by_rss: `initial_accumulator_value` must lie"
+    ):
         jol.scale_by_rss(initial_accumulator_value=-0.1)
     with pytest.raises(ValueError, match="scale_by_rss: `eps` must lie"):
         jol.scale_by_rss(eps=float("nan"))

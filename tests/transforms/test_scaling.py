@@ -56,9 +56,13 @@ def test_schedule_keeps_gradient_dtype():
     assert u["w"].dtype == jnp.bfloat16
 
 
-@pytest.mark.parametrize("lr", [-1e-3, float("nan"), float("inf"), jnp.array([0.1, -0.1])])
+@pytest.mark.parametrize(
+    "lr", [-1e-3, float("nan"), float("inf"), jnp.array([0.1, -0.1])]
+)
 def test_rejects_bad_learning_rate(lr):
-    with pytest.raises(ValueError, match="scale_by_learning_rate: `learning_rate` must lie in"):
+    with pytest.raises(
+        ValueError, match="scale_by_learning_rate: `learning_rate` must lie in"
+    ):
         jol.scale_by_learning_rate(lr)
 
 
@@ -71,5 +75,7 @@ def test_rejects_learning_rate_of_wrong_type(lr):
 def test_scale_rejects_non_finite():
     with pytest.raises(ValueError, match="scale: `step_size` must lie"):
         jol.scale(float("nan"))
-    with pytest.raises(TypeError, match="scale_by_schedule: `step_size_fn` must be callable"):
+    with pytest.raises(
+        TypeError, match="scale_by_schedule: `step_size_fn` must be callable"
+    ):
         jol.scale_by_schedule(0.1)

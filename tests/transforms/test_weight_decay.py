@@ -13,7 +13,9 @@ GRADS = {"kernel": jnp.array([[0.5, 0.5]]), "bias": jnp.array([1.0])}
 def test_decayed_weights_by_hand():
     tx = jol.add_decayed_weights(0.25)
     u, _ = tx.update(GRADS, tx.init(PARAMS), PARAMS)
-    chex.assert_trees_all_equal(u, {"kernel": jnp.array([[0.75, 0.0]]), "bias": jnp.array([2.0])})
+    chex.assert_trees_all_equal(
+        u, {"kernel": jnp.array([[0.75, 0.0]]), "bias": jnp.array([2.0])}
+    )
 
 
 def test_decayed_weights_mask_leaves_unmasked_leaves_alone():
@@ -35,10 +37,14 @@ def test_decayed_weights_schedule_counts_steps():
 
 def test_decayed_weights_needs_params():
     tx = jol.add_decayed_weights(0.1)
-    with pytest.raises(ValueError, match="add_decayed_weights: `update` needs the current `params`"):
+    with pytest.raises(
+        ValueError, match="add_decayed_weights: `update` needs the current `params`"
+    ):
         tx.update(GRADS, tx.init(PARAMS))
 
 
 def test_decayed_weights_rejects_negative_decay():
-    with pytest.raises(ValueError, match="add_decayed_weights: `weight_decay` must lie in"):
+    with pytest.raises(
+        ValueError, match="add_decayed_weights: `weight_decay` must lie in"
+    ):
         jol.add_decayed_weights(-0.1)
