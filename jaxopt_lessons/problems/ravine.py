@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxopt_lessons.problems._keys import as_key
+from jaxopt_lessons.problems._keys import numpy_rng
 
 
 @jax.tree_util.register_dataclass
@@ -91,11 +91,10 @@ class Ravine:
         return 1.0 / big, float((root_kappa - 1) / (root_kappa + 1))
 
 
-def _random_rotation(key: jax.Array, dim: int) -> jax.Array:
+def _random_rotation(gaussian: np.ndarray) -> np.ndarray:
     """A random orthogonal matrix: QR of a Gaussian, signs fixed so Q is unique."""
-    gaussian = jax.random.normal(key, (dim, dim))
-    basis, upper = jnp.linalg.qr(gaussian)
-    return basis * jnp.sign(jnp.diag(upper))
+    basis, upper = np.linalg.qr(gaussian)
+    return basis * np.sign(np.diag(upper))
 
 
 def quadratic(
@@ -112,7 +111,8 @@ def quadratic(
         eigenvalues: λ, positive, in the order of the basis vectors.
         rotated: a random orthogonal Q (QR of a Gaussian); False keeps Q = I,
             so that the scales are aligned with the coordinates.
-        key: PRNG key or integer seed for Q and the default x0 ~ N(0, I).
+        key: PRNG key or integer seed for Q and the default x0 ~ N(0, I)
+            (drawn by `numpy_rng(key)`, see `problems._keys`).
         x0: the starting point; overrides the random one.
         dtype: floating dtype of every array.
 
@@ -128,13 +128,13 @@ def quadratic(
     if not np.all(lam > 0):
         raise ValueError(f"quadratic: `eigenvalues` must all be > 0, got {lam!r}.")
     dim = lam.size
-    rotation_key, start_key = jax.random.split(as_key("quadratic", key))
-    basis = _random_rotation(rotation_key, dim) if rotated else jnp.eye(dim)
-    basis = np.asarray(basis, np.float64)
+    rng = numpy_rng("quadratic", key)
+    gaussian, start = rng.standard_normal((dim, dim)), rng.standard_normal(dim)
+    basis = _random_rotation(gaussian) if rotated else np.eye(dim)
     hessian = (basis * lam) @ basis.T
     hessian = 0.5 * (hessian + hessian.T)
     if x0 is None:
-        x0 = jax.random.normal(start_key, (dim,))
+        x0 = start
     x0 = jnp.asarray(x0, dtype)
     if x0.shape != (dim,):
         raise ValueError(f"quadratic: `x0` must have shape ({dim},), got {x0.shape}.")

@@ -16,7 +16,7 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
-from jaxopt_lessons.problems._keys import as_key
+from jaxopt_lessons.problems._keys import numpy_rng
 
 
 @jax.tree_util.register_dataclass
@@ -73,6 +73,6 @@ def make_rosenbrock(
         raise ValueError(f"make_rosenbrock: `dim` must be an int >= 2, got {dim!r}.")
     x0 = jnp.where(jnp.arange(dim) % 2 == 0, -1.2, 1.0).astype(dtype)
     if key is not None:
-        noise = jax.random.normal(as_key("make_rosenbrock", key), (dim,), dtype)
-        x0 = x0 + spread * noise
+        noise = numpy_rng("make_rosenbrock", key).standard_normal(dim)
+        x0 = x0 + jnp.asarray(spread * noise, dtype)
     return Rosenbrock(a=jnp.asarray(a, dtype), b=jnp.asarray(b, dtype), x0=x0)
