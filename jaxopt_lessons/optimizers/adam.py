@@ -13,6 +13,16 @@ from jaxopt_lessons.transforms.scaling import scale_by_learning_rate
 from jaxopt_lessons.transforms.weight_decay import add_decayed_weights
 
 
+def _adam_chain(fn, learning_rate, adam_kwargs, decay=None):
+    """scale_by_adam → [add_decayed_weights] → scale_by_learning_rate."""
+    _checks.check_learning_rate(fn, "learning_rate", learning_rate)
+    _checks.check_bool(fn, "nesterov", adam_kwargs["nesterov"])
+    links = [scale_by_adam(**adam_kwargs)]
+    if decay is not None:
+        links.append(decay)
+    return optax.chain(*links, scale_by_learning_rate(learning_rate))
+
+
 def adam(
     learning_rate: optax.ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,
@@ -32,9 +42,10 @@ def adam(
     Raises:
         ValueError: an invalid hyperparameter.
     """
-    _checks.check_learning_rate("adam", "learning_rate", learning_rate)
-    return optax.chain(
-        scale_by_adam(
+    return _adam_chain(
+        "adam",
+        learning_rate,
+        dict(
             b1=b1,
             b2=b2,
             eps=eps,
@@ -43,7 +54,6 @@ def adam(
             nesterov=nesterov,
             nu_dtype=nu_dtype,
         ),
-        scale_by_learning_rate(learning_rate),
     )
 
 
@@ -74,9 +84,10 @@ def adamw(
     Raises:
         ValueError: an invalid hyperparameter.
     """
-    _checks.check_learning_rate("adamw", "learning_rate", learning_rate)
-    return optax.chain(
-        scale_by_adam(
+    return _adam_chain(
+        "adamw",
+        learning_rate,
+        dict(
             b1=b1,
             b2=b2,
             eps=eps,
@@ -85,8 +96,7 @@ def adamw(
             nesterov=nesterov,
             nu_dtype=nu_dtype,
         ),
-        add_decayed_weights(weight_decay, mask),
-        scale_by_learning_rate(learning_rate),
+        decay=add_decayed_weights(weight_decay, mask),
     )
 
 
@@ -105,15 +115,18 @@ def nadam(
 
     As `optax.nadam` (which is `adam` with `nesterov=True`).
     """
-    return adam(
+    return _adam_chain(
+        "nadam",
         learning_rate,
-        b1,
-        b2,
-        eps,
-        eps_root,
-        mu_dtype,
-        nesterov=nesterov,
-        nu_dtype=nu_dtype,
+        dict(
+            b1=b1,
+            b2=b2,
+            eps=eps,
+            eps_root=eps_root,
+            mu_dtype=mu_dtype,
+            nesterov=nesterov,
+            nu_dtype=nu_dtype,
+        ),
     )
 
 
@@ -131,17 +144,19 @@ def nadamw(
     nu_dtype: Any | None = None,
 ) -> optax.GradientTransformationExtraArgs:
     """NAdamW: `adamw` with Nesterov's look-ahead (as `optax.nadamw`)."""
-    return adamw(
+    return _adam_chain(
+        "nadamw",
         learning_rate,
-        b1,
-        b2,
-        eps,
-        eps_root,
-        mu_dtype,
-        weight_decay,
-        mask,
-        nesterov=nesterov,
-        nu_dtype=nu_dtype,
+        dict(
+            b1=b1,
+            b2=b2,
+            eps=eps,
+            eps_root=eps_root,
+            mu_dtype=mu_dtype,
+            nesterov=nesterov,
+            nu_dtype=nu_dtype,
+        ),
+        decay=add_decayed_weights(weight_decay, mask),
     )
 
 
