@@ -110,3 +110,17 @@ def test_rejects_ragged_settings():
         sweeps.sweep(_train, {"lr": np.zeros(3), "beta": np.zeros(2)})
     with pytest.raises(ValueError, match="must name at least one axis"):
         sweeps.grid()
+
+
+def test_select_returns_the_chosen_transforms_update():
+    transforms = [jol.sgd(0.1), jol.sgd(0.1, momentum=0.9), jol.adam(0.1)]
+    g = jnp.array([1.0, -2.0])
+    for i, tx in enumerate(transforms):
+        picked = sweeps.select(transforms, jnp.int32(i))
+        state, ref_state = picked.init(g), tx.init(g)
+        for _ in range(3):
+            u, state = jax.jit(picked.update)(g, state, g)
+            ref_u, ref_state = tx.update(g, ref_state, g)
+            np.testing.assert_allclose(u, ref_u, rtol=1e-6)
+    with pytest.raises(ValueError, match="`transforms` must hold at least one"):
+        sweeps.select([], 0)
