@@ -77,9 +77,11 @@ def _noisy_quadratic_run(setting, sigma, noise):
 
     loss, cos = jax.vmap(one_stream)(noise)
     half = loss.shape[1] // 2
+    per_stream = loss[:, half:].mean(1)
     return {
         "curve": loss.mean(0),
-        "floor": loss[:, half:].mean(),
+        "floor": per_stream.mean(),
+        "floor_se": per_stream.std() / jnp.sqrt(per_stream.shape[0]),
         "early_cos": cos[:, :EARLY].mean(),
     }
 
@@ -130,6 +132,8 @@ class Result:
     floor_hb: np.ndarray
     exact_sgd: np.ndarray
     exact_hb: np.ndarray
+    rel_err_max: float  # largest |measured/exact − 1| over etas, methods, seeds
+    theory_ok: bool  # within max(5 %, 4 standard errors) everywhere
     cos_sgd: np.ndarray  # early cos(u, −∇f), quadratic, (etas, seeds)
     cos_hb: np.ndarray
     raw_lr: float  # same raw lr, momentum added
@@ -151,7 +155,14 @@ class Result:
 
         ratio = self.floor_hb / self.floor_sgd
         ls_ratio = self.ls_floor_hb / self.ls_floor_sgd
-        out = {"etas": self.etas, "seeds": self.seeds, "quadratic": {}, "diabetes": {}}
+        out = {
+            "etas": self.etas,
+            "seeds": self.seeds,
+            "floor_vs_exact_max_rel_err": self.rel_err_max,
+            "floor_matches_exact_within_4se_or_5pct": self.theory_ok,
+            "quadratic": {},
+            "diabetes": {},
+        }
         for i, eta in enumerate(self.etas):
             out["quadratic"][f"{eta:g}"] = {
                 "floor_sgd": mmm(self.floor_sgd[i]),
@@ -267,9 +278,14 @@ def run(*, quick: bool = False, seed: int = 0) -> Result:
     ratio = result_floor_hb / result_floor_sgd
     ls_ratio = ls_floor[m:] / ls_floor[:m]
     rel_err = np.abs(floor[: 2 * k] / exact[: 2 * k] - 1)
+    # The measured floor is an average over finitely many streams: compare it
+    # with the exact value within 5 % or 4 standard errors, whichever is wider.
+    floor_se = out["floor_se"].reshape(len(seeds), n_cfg).T[: 2 * k]
+    allowed = np.maximum(0.05 * exact[: 2 * k], 4 * floor_se)
+    theory_ok = np.abs(floor[: 2 * k] - exact[: 2 * k]) <= allowed
     cos_gap = ls_cos[m] - ls_cos[0]  # first ls eta (0.01): HB − SGD
     checks = {
-        "floors_match_exact_theory": rel_err.max() <= 0.05,
+        "floors_match_exact_theory": bool(theory_ok.all()),
         "same_floor_small_eta_quadratic": 0.9 <= ratio[0].min()
         and ratio[0].max() <= 1.1,
         "same_floor_diabetes": 0.9 <= ls_ratio[0].min() and ls_ratio[0].max() <= 1.1,
@@ -302,6 +318,8 @@ def run(*, quick: bool = False, seed: int = 0) -> Result:
         floor_hb=result_floor_hb,
         exact_sgd=exact[:k],
         exact_hb=exact[k : 2 * k],
+        rel_err_max=float(rel_err.max()),
+        theory_ok=bool(theory_ok.all()),
         cos_sgd=cos[:k],
         cos_hb=cos[k : 2 * k],
         raw_lr=raw_lr,
