@@ -52,6 +52,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 __all__ = ["METHODS", "SweepResult", "grid", "resolve_method", "select", "sweep"]
 
@@ -100,8 +101,6 @@ def select(transforms: list, index: jax.typing.ArrayLike):
     Raises:
         ValueError: `transforms` is empty.
     """
-    import optax
-
     if not transforms:
         raise ValueError(
             "select: `transforms` must hold at least one transform, got none."
