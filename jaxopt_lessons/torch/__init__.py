@@ -1,0 +1,51 @@
+"""Presets with the arguments, defaults and arithmetic of `torch.optim`.
+
+`jaxopt_lessons.torch.adam(lr=1e-3, betas=(0.9, 0.999), ...)` takes the same
+keyword arguments as `torch.optim.Adam(params, ...)` and, fed the same
+gradients, follows the same trajectory (tests compare every step with torch
+2.13 in float64 and float32). Each preset is an
+`optax.GradientTransformationExtraArgs`, so it composes like any Optax
+transform. `lr` may be a number or a schedule `count -> lr`, called with the
+number of steps taken, which is where a torch LR scheduler stepped once per
+`optimizer.step()` puts its value.
+
+This package is pure JAX: importing it does not import torch. torch's
+execution flags (`foreach`, `fused`, `capturable`, `differentiable`) accept
+only None or False. The table in `docs/torch.md` compares each preset with
+torch's arguments and with the Optax alias of the same name.
+"""
+
+from jaxopt_lessons.torch.adadelta import AdadeltaState, adadelta
+from jaxopt_lessons.torch.adagrad import AdagradState, adagrad
+from jaxopt_lessons.torch.adam import AdamState, adam, adamw
+from jaxopt_lessons.torch.adamax import AdamaxState, adamax
+from jaxopt_lessons.torch.nadam import NadamState, nadam
+from jaxopt_lessons.torch.radam import RadamState, radam
+from jaxopt_lessons.torch.rmsprop import RmspropState, rmsprop
+from jaxopt_lessons.torch.rprop import RpropState, rprop
+from jaxopt_lessons.torch.sgd import SgdState, sgd
+
+__all__ = [
+    "AdadeltaState",
+    "AdagradState",
+    "AdamState",
+    "AdamaxState",
+    "NadamState",
+    "RadamState",
+    "RmspropState",
+    "RpropState",
+    "SgdState",
+    "adadelta",
+    "adagrad",
+    "adam",
+    "adamax",
+    "adamw",
+    "nadam",
+    "radam",
+    "rmsprop",
+    "rprop",
+    "sgd",
+]
+
+#: The presets, one per torch.optim class, for code that loops over them.
+PRESETS: tuple[str, ...] = tuple(name for name in __all__ if name[0].islower())
