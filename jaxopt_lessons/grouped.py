@@ -128,14 +128,24 @@ class Layout:
                     f"{fn}: a leaf has shape {jnp.shape(leaf)}, the buffers were built "
                     f"for shape {slot.shape}."
                 )
-            leaf = jnp.asarray(leaf, slot.dtype)
+            if not isinstance(leaf, jax.core.Tracer) and slot.offset >= 0:
+                leaf = np.asarray(leaf, slot.dtype)  # host side, see below
+            else:
+                leaf = jnp.asarray(leaf, slot.dtype)
             parts[slot.buffer].append(leaf.reshape(-1) if slot.offset >= 0 else leaf)
+        # Concrete arrays are laid out on the host: an eager `jnp.concatenate`
+        # of thousands of arrays would first compile a program of that size.
+        concrete = not any(isinstance(x, jax.core.Tracer) for x in leaves)
         buffers = []
         for i, chunk in enumerate(parts):
-            if i < self.n_groups:
-                buffers.append(chunk[0] if len(chunk) == 1 else jnp.concatenate(chunk))
-            else:
+            if i >= self.n_groups or len(chunk) == 1:
                 buffers.append(chunk[0])
+            elif concrete:
+                buffers.append(
+                    jnp.asarray(np.concatenate([np.asarray(c) for c in chunk]))
+                )
+            else:
+                buffers.append(jnp.concatenate(chunk))
         return GroupedTree(tuple(buffers), self)
 
     def unpack(self, buffers: tuple[Any, ...]) -> Any:

@@ -1,0 +1,166 @@
+"""`python -m jaxopt_lessons bench`: run the benchmarks, write table, JSON and plot."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from pathlib import Path
+
+SHAPES = ("large", "transformer", "many")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m jaxopt_lessons bench",
+        description="Optimizer step time, compile time, HLO traffic and memory: "
+        "jaxopt_lessons against Optax (and torch.optim when installed).",
+    )
+    p.add_argument("--quick", action="store_true", help="tiny shapes, about a minute")
+    p.add_argument(
+        "--out", default="bench-output", help="folder for results (default %(default)s)"
+    )
+    p.add_argument(
+        "--shapes",
+        default=",".join(SHAPES),
+        help="comma list of large,transformer,many",
+    )
+    p.add_argument(
+        "--optimizers",
+        default=None,
+        help="comma list, or 'all' (every optimizer Optax also has); default "
+        "sgd,momentum,rmsprop,adam,adamw (momentum,adam with --quick)",
+    )
+    p.add_argument("--rounds", type=int, default=None, help="interleaved rounds")
+    p.add_argument(
+        "--steps", type=int, default=None, help="timed steps per case per round"
+    )
+    p.add_argument(
+        "--warmup-ms", type=float, default=None, help="untimed warm-up per round"
+    )
+    p.add_argument("--no-torch", action="store_true", help="skip torch.optim")
+    p.add_argument("--no-sweep", action="store_true", help="skip the sweep benchmark")
+    p.add_argument("--no-plot", action="store_true", help="skip the PNG")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    # torch spins its OpenMP threads by default; on a shared CPU that makes its
+    # steps bimodal. Must be set before torch is imported.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+    import jax
+
+    from jaxopt_lessons.benchmarks import core, report
+
+    log = core.log_to_stderr
+    shapes = [s for s in args.shapes.split(",") if s]
+    bad = [s for s in shapes if s not in SHAPES]
+    if bad:
+        raise SystemExit(f"bench: unknown shape(s) {bad}; choose from {SHAPES}.")
+    chosen = args.optimizers or (
+        "momentum,adam" if args.quick else ",".join(core.DEFAULT_OPTIMIZERS)
+    )
+    names = "all" if chosen == "all" else tuple(chosen.split(","))
+    pairs = core.optimizer_pairs(names)
+    rounds = args.rounds or (3 if args.quick else 6)
+    steps = args.steps or (5 if args.quick else 5)
+    warmup_s = (
+        args.warmup_ms if args.warmup_ms is not None else (5 if args.quick else 25)
+    ) / 1e3
+    use_torch = not args.no_torch and core.torch_available()
+    if use_torch:
+        import torch
+
+        torch.set_num_threads(min(2, os.cpu_count() or 1))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    trees = core.shape_trees(args.quick)
+    devices = jax.devices()
+    machine = {
+        "devices": [str(d) for d in devices],
+        "backend": jax.default_backend(),
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "jax": jax.__version__,
+        "optax": __import__("optax").__version__,
+        "torch": __import__("torch").__version__ if use_torch else None,
+        "quick": args.quick,
+        "rounds": rounds,
+        "steps_per_round": steps,
+        "warmup_ms": warmup_s * 1e3,
+    }
+    log(f"bench on {machine['devices']}: shapes {shapes}, optimizers {list(pairs)}")
+    started = time.perf_counter()
+    all_rows, checks, loads = [], {}, {}
+    for shape in shapes:
+        tree = trees[shape]
+        log(f"[{shape}] {core.describe_shape(tree)}: building and compiling")
+        cases = core.build_cases(shape, tree, pairs, torch=use_torch)
+        for case in cases:
+            t = time.perf_counter()
+            try:
+                case.runner = case.build()
+                case.stats = dict(case.runner.stats)
+            except Exception as error:  # unsupported torch mode, refused grouping
+                case.stats = {
+                    "error": f"{type(error).__name__}: {str(error).splitlines()[0]}"
+                }
+                log(f"  {case.label}: skipped ({case.stats['error'][:100]})")
+                continue
+            log(
+                f"  {case.label}: ready in {time.perf_counter() - t:.1f} s "
+                f"(compile {case.stats.get('compile_s', float('nan')):.2f} s)"
+            )
+        meter = core.LoadMeter()
+        core.measure(cases, rounds, steps, warmup_s, log)
+        loads[shape] = meter.foreign_cores()
+        all_rows.extend(core.summarize(cases))
+        checks.update(core.check_same_numbers(cases))
+        for case in cases:  # free this shape's buffers before the next one
+            case.runner = None
+    sweep = None
+    if not args.no_sweep:
+        from jaxopt_lessons.benchmarks.sweep_bench import run_sweep_bench
+
+        log("[sweep] learning-rate sweep, compile included")
+        meter = core.LoadMeter()
+        if args.quick:
+            sweep = run_sweep_bench(3, 30, 2, log)
+        else:
+            sweep = run_sweep_bench(16, 200, 5, log)
+        loads["sweep"] = meter.foreign_cores()
+    machine["seconds"] = time.perf_counter() - started
+    machine["foreign_load_cores"] = loads
+    payload = {
+        "machine": machine,
+        "rows": all_rows,
+        "sweep": sweep,
+        "max_abs_diff": checks,
+    }
+    report.write_json(out / "results.json", payload)
+    text = (
+        f"Measured on {machine['devices']} ({machine['cpu']}, {machine['cpu_count']} CPUs), "
+        f"jax {machine['jax']}, optax {machine['optax']}, torch {machine['torch']}; "
+        f"{rounds} interleaved rounds x {steps} steps; foreign load (cores) "
+        + ", ".join(f"{k}: {v:.2f}" for k, v in loads.items() if v is not None)
+        + "\n\n"
+        + report.step_table(all_rows)
+    )
+    if sweep:
+        text += "\n" + report.sweep_table(sweep)
+    if checks:
+        worst = max(checks.values())
+        text += f"\nLargest |Δ params| after one step against Optax, all paths: {worst:.2g}\n"
+    (out / "results.md").write_text(text)
+    if not args.no_plot:
+        report.plot(out / "results.png", all_rows, sweep)
+    print(text)
+    log(
+        f"wrote {out}/results.md, results.json"
+        + ("" if args.no_plot else ", results.png")
+    )
+    return 0

@@ -1,0 +1,131 @@
+"""Turning measured rows into a Markdown table, a JSON file and a plot."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+
+def _fmt(x: Any, digits: int = 3) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    if isinstance(x, float):
+        return f"{x:.{digits}g}"
+    return str(x)
+
+
+def _ratio(row: dict, key: str) -> str:
+    if key not in row:
+        return "–"
+    lo, hi = row.get(f"{key}_min"), row.get(f"{key}_max")
+    spread = f" ({lo:.2g}–{hi:.2g})" if lo is not None and hi is not None else ""
+    return f"{row[key]:.2f}{spread}"
+
+
+def step_table(rows: list[dict]) -> str:
+    """One line per case; ratios against the row's reference (Optax, or per-leaf)."""
+    head = (
+        "| shape | optimizer | impl | step ms (min–max) | time / ref (per-round range) "
+        "| compile s | compile / ref | HLO bytes / minimal | extra memory MiB |\n"
+        "|---|---|---|---:|---:|---:|---:|---:|---:|\n"
+    )
+    lines = []
+    for r in rows:
+        if "error" in r:
+            lines.append(
+                f"| {r['shape']} | {r['optimizer']} | {r['impl']} | "
+                f"skipped: {r['error']} | | | | | |"
+            )
+            continue
+        step = (
+            f"{_fmt(r.get('step_ms'))} ({_fmt(r.get('step_ms_min'), 2)}–"
+            f"{_fmt(r.get('step_ms_max'), 2)})"
+            if "step_ms" in r
+            else "–"
+        )
+        ref = f" vs {r['reference']}" if r.get("reference") else ""
+        ratio = _ratio(r, "time_ratio") + ref if "time_ratio" in r else "–"
+        extra = r.get("extra_memory_bytes")
+        extra = "–" if extra is None else f"{extra / 2**20:.1f}"
+        lines.append(
+            f"| {r['shape']} | {r['optimizer']} | {r['impl']} | {step} | {ratio} | "
+            f"{_fmt(r.get('compile_s'))} | {_fmt(r.get('compile_ratio'), 2)} | "
+            f"{_fmt(r.get('traffic'), 3)} | {extra} |"
+        )
+    return head + "\n".join(lines) + "\n"
+
+
+def sweep_table(sweep: dict) -> str:
+    head = (
+        f"Sweep: {sweep['settings']} learning rates x {sweep['steps']} Adam steps, "
+        f"compile included, {sweep['reps']} interleaved repetitions, backend "
+        f'{sweep["backend"]}; "auto" picked **{sweep["auto_picked"]}**, fastest '
+        f"measured: **{sweep['fastest_measured']}**.\n\n"
+        "| method | seconds (min–max) | time / jit loop (range) | max |Δ final loss| |\n"
+        "|---|---:|---:|---:|\n"
+    )
+    lines = [
+        f"| {r['method']} | {r['seconds']:.3g} ({r['seconds_min']:.3g}–"
+        f"{r['seconds_max']:.3g}) | {r['ratio_to_loop']:.2f} ({r['ratio_min']:.2f}–"
+        f"{r['ratio_max']:.2f}) | {r['max_abs_diff_final_loss']:.2g} |"
+        for r in sweep["rows"]
+    ]
+    return head + "\n".join(lines) + "\n"
+
+
+def write_json(path: Path, payload: dict) -> None:
+    path.write_text(json.dumps(payload, indent=1, default=str))
+
+
+def plot(path: Path, rows: list[dict], sweep: dict | None) -> None:
+    """Step-time and compile-time ratios against Optax, one panel per shape."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shapes = list(dict.fromkeys(r["shape"] for r in rows))
+    panels = len(shapes) + (1 if sweep else 0)
+    fig, axes = plt.subplots(1, panels, figsize=(5.2 * panels, 4.6), squeeze=False)
+    colors = {
+        "ours": "tab:blue",
+        "ours grouped": "tab:green",
+        "torch foreach": "tab:orange",
+        "torch fused": "tab:red",
+        "ours no donation": "tab:gray",
+    }
+    for ax, shape in zip(axes[0], shapes, strict=False):
+        sub = [r for r in rows if r["shape"] == shape and r.get("reference") == "optax"]
+        optimizers = list(dict.fromkeys(r["optimizer"] for r in sub))
+        impls = [i for i in colors if any(r["impl"] == i for r in sub)]
+        width = 0.8 / max(1, len(impls))
+        for k, impl in enumerate(impls):
+            xs, ys, lo, hi = [], [], [], []
+            for j, opt in enumerate(optimizers):
+                match = [r for r in sub if r["impl"] == impl and r["optimizer"] == opt]
+                if match and "time_ratio" in match[0]:
+                    r = match[0]
+                    xs.append(j + (k - (len(impls) - 1) / 2) * width)
+                    ys.append(r["time_ratio"])
+                    lo.append(max(0.0, r["time_ratio"] - r["time_ratio_min"]))
+                    hi.append(max(0.0, r["time_ratio_max"] - r["time_ratio"]))
+            ax.bar(
+                xs, ys, width, yerr=[lo, hi], label=impl, color=colors[impl], capsize=2
+            )
+        ax.axhline(1.0, color="black", lw=0.8)
+        ax.set_yscale("log")
+        ax.set_xticks(range(len(optimizers)), optimizers, rotation=30)
+        ax.set_title(f"{shape}: step time / Optax")
+        ax.legend(fontsize=7)
+    if sweep:
+        ax = axes[0][-1]
+        names = [r["method"] for r in sweep["rows"]]
+        values = [r["ratio_to_loop"] for r in sweep["rows"]]
+        ax.barh(names, values, color="tab:purple")
+        ax.axvline(1.0, color="black", lw=0.8)
+        ax.set_title("sweep time / jit loop (compile incl.)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
