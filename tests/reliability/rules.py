@@ -1,0 +1,499 @@
+"""Every public factory, and what each of its arguments accepts.
+
+The factories are found, not listed: `jol.OPTIMIZERS`, `jol.TRANSFORMS` and,
+when the package exists, the lower-case names of `jaxopt_lessons.torch.__all__`.
+Each argument is looked up in this order:
+
+1. `OVERRIDES["<factory id>.<argument>"]`: one factory's own rule;
+2. `FAMILY_RULES[<family>][<argument>]`: a family that follows another
+   library's rules (the torch presets accept what `torch.optim` accepts);
+3. `RULES[<argument>]`: the rule for the argument's name, shared by every
+   factory that uses the name (learning_rate, b1, b2, eps, weight_decay, ...).
+
+An argument found nowhere fails the tests with a message saying where to add
+it. A rule lists values that must be accepted (`valid`), values of the right
+type that must be refused (`bad_values`) and values of the wrong type
+(`bad_types`). The sets are chosen to hold for every reasonable reading of a
+name: `rho` = 1 is neither valid nor bad, because Optax-style decays exclude
+it and torch's Adadelta allows it; a factory with a stricter or looser rule
+than its name's gets an override, with the reason beside it.
+
+The default value of an argument is always valid (so `learning_rate=None` is
+accepted where it is the default), and values equal to it are never drawn as
+bad ones.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import importlib
+import importlib.util
+import inspect
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from hypothesis import strategies as st
+
+import jaxopt_lessons as jol
+
+#: How many values each kind of check tried, for the closing summary.
+TRIED: collections.Counter = collections.Counter()
+
+
+# ----------------------------------------------------------------------------
+# The factories.
+
+
+@dataclasses.dataclass(frozen=True)
+class Factory:
+    """One public factory: where it lives and the name its errors use."""
+
+    id: str  # "adam", "torch.adam"
+    family: str  # "optimizers", "transforms" or "torch"
+    fn: Callable[..., Any]
+    message_name: str  # the prefix of its error messages
+
+    def __repr__(self) -> str:
+        return self.id
+
+    @property
+    def parameters(self) -> list[inspect.Parameter]:
+        """The arguments a caller can name (not *args or **kwargs)."""
+        return [
+            p
+            for p in inspect.signature(self.fn).parameters.values()
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        ]
+
+
+def _torch_module():
+    if importlib.util.find_spec("jaxopt_lessons.torch") is None:
+        return None
+    return importlib.import_module("jaxopt_lessons.torch")
+
+
+def factories(*families: str) -> list[Factory]:
+    """The public factories of the given families (all three when none given)."""
+    families = families or ("optimizers", "transforms", "torch")
+    found = []
+    if "optimizers" in families:
+        found += [Factory(n, "optimizers", getattr(jol, n), n) for n in jol.OPTIMIZERS]
+    if "transforms" in families:
+        found += [Factory(n, "transforms", getattr(jol, n), n) for n in jol.TRANSFORMS]
+    torch = _torch_module() if "torch" in families else None
+    if torch is not None:
+        found += [
+            Factory(
+                f"torch.{n}", "torch", getattr(torch, n), f"jaxopt_lessons.torch.{n}"
+            )
+            for n in torch.__all__
+            if n[0].islower()
+        ]
+    return found
+
+
+#: Names an error may start with: the factory called, or a public block it
+#: delegates to (`adam(b1=2)` is refused by `scale_by_adam`, whose docstring
+#: holds the rule).
+def block_names() -> set[str]:
+    return set(jol.TRANSFORMS) | set(jol.OPTIMIZERS)
+
+
+# ----------------------------------------------------------------------------
+# Rules.
+
+NOTHING = object()
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """What one argument accepts.
+
+    Attributes:
+        valid: values every factory using this rule must accept.
+        bad_values: values of the right type that must raise ValueError.
+        bad_types: values of the wrong type that must raise TypeError.
+        required: the value passed when the argument has no default.
+        needs: other arguments to set when this one is drawn (filtered by
+            the factory's signature), for rules that span two arguments,
+            such as `nesterov=True` needing a momentum.
+    """
+
+    valid: st.SearchStrategy
+    bad_values: st.SearchStrategy | None = None
+    bad_types: st.SearchStrategy | None = None
+    required: Any = NOTHING
+    needs: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+
+# Building blocks for the strategies. Floats are drawn as Python floats and,
+# for a few fixed values, as NumPy and JAX scalars (JAX's float32 would round
+# 0.9999999 up to 1, so drawn values are not converted).
+
+
+def _reals(low: float, high: float, *, exclude_low=False, exclude_high=False):
+    return st.floats(
+        low,
+        high,
+        exclude_min=exclude_low,
+        exclude_max=exclude_high,
+        allow_nan=False,
+        allow_infinity=False,
+    )
+
+
+def _fixed(*values: float) -> st.SearchStrategy:
+    """The values as Python, NumPy and JAX scalars."""
+    forms = []
+    for v in values:
+        forms += [v, np.float64(v), np.float32(v), jnp.asarray(v, jnp.float32)]
+    return st.sampled_from(forms)
+
+
+_NAN, _INF = float("nan"), float("inf")
+_BELOW_ZERO = st.floats(max_value=0.0, exclude_max=True)  # includes -inf
+_NON_FINITE = st.sampled_from([_NAN, _INF, -_INF, np.float32(_NAN), jnp.asarray(_INF)])
+_NOT_A_NUMBER = st.sampled_from(
+    ["0.1", [0.1], (0.1, 0.2), {"value": 0.1}, True, np.bool_(False), 1j, object()]
+)
+
+
+def unit_interval(required: Any = NOTHING) -> Rule:
+    """A decay: [0, 1)."""
+    return Rule(
+        valid=st.one_of(_reals(0.0, 1.0, exclude_high=True), _fixed(0.0, 0.5, 0.9)),
+        bad_values=st.one_of(
+            _BELOW_ZERO, st.floats(min_value=1.0), _NON_FINITE, _fixed(-0.1, 1.0)
+        ),
+        bad_types=st.one_of(_NOT_A_NUMBER, st.just(None)),
+        required=required,
+    )
+
+
+def non_negative(*, zero_ok: bool = True, high: float = 1e3, required=NOTHING) -> Rule:
+    """A finite number >= 0 (> 0 when not `zero_ok`, where 0 meets a joint rule)."""
+    low_forms = (0.0, 1e-3) if zero_ok else (1e-3,)
+    return Rule(
+        valid=st.one_of(_reals(0.0, high, exclude_low=not zero_ok), _fixed(*low_forms)),
+        bad_values=st.one_of(_BELOW_ZERO, _NON_FINITE, _fixed(-1e-8)),
+        bad_types=st.one_of(_NOT_A_NUMBER, st.just(None)),
+        required=required,
+    )
+
+
+def finite_real(required=NOTHING) -> Rule:
+    return Rule(
+        valid=st.one_of(_reals(-1e3, 1e3), _fixed(-0.5, 0.0, 2.0)),
+        bad_values=_NON_FINITE,
+        bad_types=st.one_of(_NOT_A_NUMBER, st.just(None)),
+        required=required,
+    )
+
+
+LEARNING_RATE = Rule(
+    valid=st.one_of(
+        _reals(0.0, 10.0),
+        _fixed(0.0, 1e-3),
+        st.sampled_from(
+            [optax.constant_schedule(0.1), optax.linear_schedule(0.1, 0.0, 10)]
+        ),
+    ),
+    bad_values=st.one_of(_BELOW_ZERO, _NON_FINITE, _fixed(-1e-3)),
+    bad_types=st.one_of(
+        st.sampled_from(["1e-3", [0.1], (0.1,), True, 1j]), st.just(None)
+    ),
+    required=0.1,
+)
+
+FLAG = Rule(
+    valid=st.sampled_from([True, False, np.bool_(True), np.bool_(False)]),
+    bad_types=st.sampled_from([1, 0, "True", "", None, 1.0, [True]]),
+)
+
+# torch's execution flags: only "off" has a meaning here.
+TORCH_ONLY_FLAG = Rule(
+    valid=st.sampled_from([None, False, np.bool_(False)]),
+    bad_values=st.sampled_from([True, np.bool_(True)]),
+    bad_types=st.sampled_from([1, 0, "yes", 1.0]),
+)
+
+DTYPE = Rule(
+    valid=st.sampled_from(
+        [None, jnp.float32, jnp.bfloat16, jnp.float16, "float32", np.dtype("float32")]
+    ),
+    bad_values=st.sampled_from([jnp.int32, jnp.bool_, "int8", np.dtype("uint16")]),
+    bad_types=st.sampled_from(["not a dtype", 3.5]),
+)
+
+MASK = Rule(
+    # Only masks that fit `PARAMS` below; a mask's fit is checked when used.
+    valid=st.sampled_from(
+        [
+            None,
+            {"w": True, "b": False},
+            lambda params: jax.tree.map(lambda p: p.ndim > 1, params),
+        ]
+    ),
+)
+
+SCHEDULE_FN = Rule(
+    valid=st.sampled_from(
+        [optax.constant_schedule(0.1), lambda count: 0.1 / (1 + count)]
+    ),
+    bad_types=st.sampled_from([0.1, None, "schedule"]),
+    required=optax.constant_schedule(0.1),
+)
+
+
+def _pair(first: st.SearchStrategy, second: st.SearchStrategy) -> st.SearchStrategy:
+    return st.tuples(first, second) | st.tuples(first, second).map(list)
+
+
+PAIR_BAD_TYPES = st.sampled_from([0.9, (0.9,), (0.9, 0.99, 0.999), None, ("a", "b")])
+
+BETAS = Rule(
+    valid=_pair(
+        _reals(0.0, 1.0, exclude_high=True), _reals(0.0, 1.0, exclude_high=True)
+    ),
+    bad_values=st.one_of(
+        _pair(unit_interval().bad_values, _reals(0.0, 0.99)),
+        _pair(_reals(0.0, 0.99), unit_interval().bad_values),
+    ),
+    bad_types=PAIR_BAD_TYPES,
+)
+
+#: Rules by argument name, for every factory that uses the name.
+RULES: dict[str, Rule] = {
+    # Step sizes.
+    "learning_rate": LEARNING_RATE,
+    "lr": LEARNING_RATE,
+    "max_learning_rate": LEARNING_RATE,
+    "step_size_fn": SCHEDULE_FN,
+    # Decays, [0, 1).
+    "b1": unit_interval(),
+    "b2": unit_interval(),
+    "b3": unit_interval(),
+    "beta": unit_interval(),
+    "decay": unit_interval(required=0.9),
+    "momentum": unit_interval(),
+    "decay_rate": unit_interval(),
+    # Adadelta's rho: [0, 1) in Optax's style, [0, 1] in torch's; 1 is not drawn.
+    "rho": Rule(
+        valid=_reals(0.0, 1.0, exclude_high=True),
+        bad_values=st.one_of(
+            _BELOW_ZERO, st.floats(min_value=1.0, exclude_min=True), _NON_FINITE
+        ),
+        bad_types=st.one_of(_NOT_A_NUMBER, st.just(None)),
+    ),
+    # Terms that keep a division finite. eps = 0 is left out of `valid`: with
+    # eps_root or initial_scale at their default 0 it is refused, a rule of
+    # two arguments checked in test_bad_input.py.
+    "eps": non_negative(zero_ok=False, high=1.0),
+    "eps_root": non_negative(high=1.0),
+    # Non-negative amounts.
+    "weight_decay": non_negative(),
+    "weight_decay_rate": non_negative(),
+    "initial_scale": non_negative(),
+    "initial_accumulator_value": non_negative(),
+    "lr_decay": non_negative(),
+    "momentum_decay": non_negative(),
+    "min_norm": non_negative(),
+    "trust_coefficient": non_negative(),
+    "min_step_size": Rule(
+        valid=_reals(0.0, 1e-3), bad_values=st.one_of(_BELOW_ZERO, _NON_FINITE)
+    ),
+    "max_step_size": Rule(
+        valid=_reals(1.0, 100.0), bad_values=st.one_of(_BELOW_ZERO, st.just(_NAN))
+    ),
+    # Rprop's factors: shrink below 1, grow above 1.
+    "eta_minus": Rule(
+        valid=_reals(0.01, 0.99), bad_values=st.one_of(_BELOW_ZERO, st.just(_NAN))
+    ),
+    "eta_plus": Rule(
+        valid=_reals(1.01, 10.0), bad_values=st.one_of(_BELOW_ZERO, st.just(_NAN))
+    ),
+    # Clipping thresholds: inf (no clipping) is not drawn either way.
+    "max_norm": Rule(
+        valid=_reals(1e-3, 1e3), bad_values=st.one_of(_BELOW_ZERO, st.just(_NAN))
+    ),
+    "max_delta": Rule(
+        valid=_reals(1e-3, 1e3), bad_values=st.one_of(_BELOW_ZERO, st.just(_NAN))
+    ),
+    # Options that change the program: Python bools.
+    "nesterov": dataclasses.replace(FLAG, needs={"momentum": 0.9}),
+    "debias": FLAG,
+    "centered": FLAG,
+    "eps_in_sqrt": FLAG,
+    "bias_correction": FLAG,
+    "bias_correction_mu": FLAG,
+    "bias_correction_nu": FLAG,
+    "flip_sign": FLAG,
+    "amsgrad": FLAG,
+    "maximize": FLAG,
+    "decoupled_weight_decay": FLAG,
+    # Dtypes of the state.
+    "accumulator_dtype": DTYPE,
+    "mu_dtype": DTYPE,
+    "nu_dtype": DTYPE,
+    "state_dtype": DTYPE,
+    "dtype_momentum": DTYPE,
+    # Masks.
+    "mask": MASK,
+    "weight_decay_mask": MASK,
+    # torch.optim's names.
+    "betas": BETAS,
+    "foreach": TORCH_ONLY_FLAG,
+    "fused": TORCH_ONLY_FLAG,
+    "capturable": TORCH_ONLY_FLAG,
+    "differentiable": TORCH_ONLY_FLAG,
+}
+
+#: Rules of a whole family, where it follows another library's conventions.
+FAMILY_RULES: dict[str, dict[str, Rule]] = {
+    "torch": {
+        # torch.optim checks only `0.0 <= momentum` and `0.0 <= alpha`; the
+        # presets accept what torch accepts.
+        "momentum": non_negative(),
+        "alpha": non_negative(),
+        # torch.optim.SGD does not check `dampening` at all; NaN and inf are
+        # refused here.
+        "dampening": finite_real(),
+        # torch.optim.Rprop: 0 < etas[0] < 1 < etas[1].
+        "etas": Rule(
+            valid=_pair(_reals(0.01, 0.99), _reals(1.01, 10.0)),
+            bad_values=st.one_of(
+                _pair(_reals(0.01, 0.99), _reals(0.01, 0.99)),
+                _pair(_reals(1.01, 10.0), _reals(1.01, 10.0)),
+                _pair(_BELOW_ZERO, _reals(1.01, 10.0)),
+                st.just((_NAN, 1.2)),
+                st.just((0.5, _INF)),
+            ),
+            bad_types=PAIR_BAD_TYPES,
+        ),
+        # (min, max) step sizes, 0 <= min <= max.
+        "step_sizes": Rule(
+            valid=_pair(_reals(0.0, 1e-3), _reals(1e-3, 100.0)),
+            bad_values=st.one_of(
+                _pair(_BELOW_ZERO, _reals(1.0, 10.0)),
+                _pair(_reals(10.0, 20.0), _reals(1.0, 5.0)),
+                st.just((1e-6, _NAN)),
+            ),
+            bad_types=PAIR_BAD_TYPES,
+        ),
+    },
+}
+
+#: One factory's own rule, keyed "<factory id>.<argument>".
+OVERRIDES: dict[str, Rule] = {
+    # `scale` multiplies by any finite number (negative flips the direction).
+    "scale.step_size": finite_real(required=0.5),
+    # `trace` and `ema` have no default decay.
+    "trace.decay": unit_interval(required=0.9),
+    "ema.decay": unit_interval(required=0.9),
+}
+
+
+class UnknownArgument(AssertionError):
+    pass
+
+
+def rule_for(factory: Factory, name: str) -> Rule:
+    """The rule of one argument, or a failure that says where to add it."""
+    rule = (
+        OVERRIDES.get(f"{factory.id}.{name}")
+        or FAMILY_RULES.get(factory.family, {}).get(name)
+        or RULES.get(name)
+    )
+    if rule is None:
+        raise UnknownArgument(
+            f"{factory.id}: the argument `{name}` has no rule in "
+            "tests/reliability/rules.py. Add one to RULES (if every factory "
+            "that uses this name should follow it) or to OVERRIDES under "
+            f"{factory.id + '.' + name!r}, listing the values that must be "
+            "accepted, the values that must raise ValueError and the types "
+            "that must raise TypeError."
+        )
+    return rule
+
+
+def known_rule(factory: Factory, name: str) -> Rule | None:
+    try:
+        return rule_for(factory, name)
+    except UnknownArgument:
+        return None
+
+
+def base_kwargs(factory: Factory) -> dict[str, Any]:
+    """Values for the arguments without a default: the smallest valid call."""
+    kwargs = {}
+    for p in factory.parameters:
+        if p.default is inspect.Parameter.empty:
+            rule = rule_for(factory, p.name)
+            if rule.required is NOTHING:
+                raise UnknownArgument(
+                    f"{factory.id}: the argument `{p.name}` has no default, and "
+                    "its rule in tests/reliability/rules.py gives no `required` "
+                    "value to call the factory with."
+                )
+            kwargs[p.name] = rule.required
+    return kwargs
+
+
+def call_with(factory: Factory, name: str, value: Any) -> dict[str, Any]:
+    """The keyword arguments for calling `factory` with `name=value`."""
+    kwargs = base_kwargs(factory)
+    names = {p.name for p in factory.parameters}
+    kwargs.update(
+        {k: v for k, v in rule_for(factory, name).needs.items() if k in names}
+    )
+    kwargs[name] = value
+    return kwargs
+
+
+def default_of(factory: Factory, name: str) -> Any:
+    for p in factory.parameters:
+        if p.name == name:
+            return p.default
+    raise KeyError(name)
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """True when `a` is the argument's default itself (None, False, a number)."""
+    if a is b:
+        return True
+    try:
+        return type(a) is type(b) and bool(a == b)
+    except Exception:
+        return False
+
+
+def shown_forms(value: Any) -> list[str]:
+    """The ways an error message may write `value`."""
+    forms = {repr(value), str(value)}
+    if isinstance(value, (float, np.floating)) and math.isfinite(float(value)):
+        forms |= {f"{float(value):g}", repr(float(value))}
+    if isinstance(value, (jax.Array, np.ndarray, np.generic)):
+        array = np.asarray(value)
+        forms |= {repr(array), str(array)}
+        if array.ndim == 0 and array.dtype.kind in "fiub":
+            forms |= {repr(array.item()), str(array.item())}
+    if isinstance(value, (tuple, list)):
+        for item in value:
+            forms |= set(shown_forms(item))
+    if not isinstance(value, (jax.Array, np.ndarray, np.generic, float, int)):
+        try:
+            forms.add(jnp.dtype(value).name)
+        except Exception:
+            pass
+    return sorted(f for f in forms if f)
+
+
+# Small trees used to call `init` and `update`.
+PARAMS = {"w": jnp.asarray([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]]), "b": jnp.ones(3)}
+GRADS = {"w": jnp.asarray([[0.1, 0.2, -0.3], [0.0, -1.0, 2.0]]), "b": -jnp.ones(3)}
