@@ -486,11 +486,13 @@ def shown_forms(value: Any) -> list[str]:
     if isinstance(value, (tuple, list)):
         for item in value:
             forms |= set(shown_forms(item))
-    if not isinstance(value, (jax.Array, np.ndarray, np.generic, float, int)):
+    if not isinstance(value, (jax.Array, np.ndarray, np.generic, float, int, str)):
         try:
             forms.add(jnp.dtype(value).name)
         except Exception:
             pass
+    if isinstance(value, str) and value.isidentifier():
+        forms.add(value)  # a dtype name such as "int8"
     return sorted(f for f in forms if f)
 
 

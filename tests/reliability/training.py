@@ -1,0 +1,81 @@
+"""A small training problem run by every optimizer, for the reliability tests."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from tests.reliability import rules
+
+LEARNING_RATE = 0.05
+
+#: Every optimizer: the optimizers' list and the torch presets.
+OPTIMIZERS = rules.factories("optimizers", "torch")
+
+
+def make(factory: rules.Factory, **kwargs: Any) -> optax.GradientTransformation:
+    """The optimizer with a small learning rate and its other defaults."""
+    names = inspect.signature(factory.fn).parameters
+    lr_name = "learning_rate" if "learning_rate" in names else "lr"
+    return factory.fn(**{lr_name: LEARNING_RATE}, **kwargs)
+
+
+def initial_params(dtype: Any = jnp.float32) -> dict:
+    return {
+        "w": jnp.asarray([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], dtype),
+        "b": jnp.asarray([1.0, -2.0, 0.5], dtype),
+        "s": jnp.asarray(3.0, dtype),
+    }
+
+
+# An ill-conditioned bowl: curvatures from 0.1 to 10 over the entries.
+_CURVATURE = {
+    "w": np.asarray([[10.0, 1.0, 0.1], [3.0, 0.3, 1.0]]),
+    "b": np.asarray([2.0, 0.5, 5.0]),
+    "s": np.asarray(1.0),
+}
+
+
+def loss(params: dict) -> jax.Array:
+    terms = jax.tree.map(
+        lambda p, a: 0.5 * jnp.sum(a * (p.astype(jnp.float32) - 0.25) ** 2),
+        params,
+        _CURVATURE,
+    )
+    return sum(jax.tree.leaves(terms))
+
+
+def grads_of(params: dict) -> dict:
+    return jax.tree.map(
+        lambda p, a: (a * (p.astype(jnp.float32) - 0.25)).astype(p.dtype),
+        params,
+        _CURVATURE,
+    )
+
+
+def step(tx, params, state, grads):
+    updates, state = tx.update(grads, state, params)
+    return optax.apply_updates(params, updates), state
+
+
+def bits(tree: Any) -> list[bytes]:
+    """Every leaf's raw bytes (NaN payloads and -0.0 included), for bitwise checks."""
+    out = []
+    for leaf in jax.tree.leaves(tree):
+        if jnp.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+            leaf = jax.random.key_data(leaf)
+        array = np.asarray(leaf)
+        out.append((array.dtype.str, array.shape, array.tobytes()))
+    return out
+
+
+def assert_bitwise_equal(a: Any, b: Any, what: str) -> None:
+    assert jax.tree.structure(a) == jax.tree.structure(b), f"{what}: structures differ"
+    paths = [jax.tree_util.keystr(p) for p, _ in jax.tree_util.tree_leaves_with_path(a)]
+    for path, x, y in zip(paths, bits(a), bits(b)):
+        assert x == y, f"{what}{path}: the bits differ"
