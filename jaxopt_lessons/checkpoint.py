@@ -192,9 +192,12 @@ def _from_numpy(array: np.ndarray, entry: dict, target: Any) -> jax.Array:
         if array.dtype != dtype:
             array = array.view(dtype)
     sharding = getattr(target, "sharding", None)
-    value = (
-        jax.device_put(array, sharding) if sharding is not None else jnp.asarray(array)
-    )
+    if sharding is None or not getattr(target, "committed", True):
+        # An array JAX may still move (uncommitted) stays movable, so that
+        # a compiled step sees the same kind of input as before the restore.
+        value = jnp.asarray(array)
+    else:
+        value = jax.device_put(array, sharding)
     if "key_impl" in entry:
         value = jax.random.wrap_key_data(value, impl=entry["key_impl"])
     return value
@@ -368,8 +371,10 @@ def restore_orbax(
             directory, ocp.args.Composite(arrays=ocp.args.StandardRestore(abstract))
         )["arrays"]
     values = []
-    for i, entry in enumerate(saved["leaves"]):
+    for i, (entry, target) in enumerate(zip(saved["leaves"], targets)):
         value = arrays[f"leaf_{i:05d}"]
+        if not getattr(target, "committed", True):
+            value = jnp.asarray(np.asarray(value))  # movable, as in `restore_npz`
         if "key_impl" in entry:
             value = jax.random.wrap_key_data(value, impl=entry["key_impl"])
         values.append(value)
