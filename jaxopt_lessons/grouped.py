@@ -139,7 +139,9 @@ class Layout:
         buffers = []
         for i, chunk in enumerate(parts):
             if i >= self.n_groups or len(chunk) == 1:
-                buffers.append(chunk[0])
+                # A copy, so that donating the grouped buffers to a train step
+                # never deletes the arrays of the tree they were made from.
+                buffers.append(jnp.array(chunk[0]) if concrete else chunk[0])
             elif concrete:
                 buffers.append(
                     jnp.asarray(np.concatenate([np.asarray(c) for c in chunk]))
@@ -149,7 +151,13 @@ class Layout:
         return GroupedTree(tuple(buffers), self)
 
     def unpack(self, buffers: tuple[Any, ...]) -> Any:
-        """The tree back from its buffers (static slices, cheap under `jit`)."""
+        """The tree back from its buffers (static slices, cheap under `jit`).
+
+        Concrete buffers are sliced on the host: outside `jit` every distinct
+        slice would otherwise be compiled on its own.
+        """
+        if not any(isinstance(b, jax.core.Tracer) for b in buffers):
+            return self._unpack_concrete(buffers)
         leaves = []
         for slot in self.slots:
             buffer = buffers[slot.buffer]
@@ -159,6 +167,21 @@ class Layout:
                 size = math.prod(slot.shape)
                 piece = jax.lax.slice_in_dim(buffer, slot.offset, slot.offset + size)
                 leaves.append(piece.reshape(slot.shape))
+        return jax.tree.unflatten(self.treedef, leaves)
+
+    def _unpack_concrete(self, buffers: tuple[Any, ...]) -> Any:
+        host = [np.asarray(b) for b in buffers]
+        leaves = []
+        for slot in self.slots:
+            if slot.offset < 0:
+                leaves.append(jnp.array(buffers[slot.buffer]))
+            else:
+                size = math.prod(slot.shape)
+                piece = host[slot.buffer][slot.offset : slot.offset + size]
+                leaves.append(piece.reshape(slot.shape))
+        devices = [getattr(b, "devices", lambda: set())() for b in buffers]
+        device = next(iter(devices[0])) if devices and len(devices[0]) == 1 else None
+        leaves = jax.device_put(leaves, device)
         return jax.tree.unflatten(self.treedef, leaves)
 
 
