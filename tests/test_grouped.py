@@ -1,0 +1,240 @@
+"""Grouped execution gives the per-leaf numbers, and refuses what it cannot group."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import jaxopt_lessons as jol
+from jaxopt_lessons import grouped as g
+from tests import helpers
+
+STEPS = 10
+
+
+def _tree_with_large_leaf(dtype=jnp.float32):
+    tree = helpers.mixed_tree(dtype)
+    tree["big"] = jnp.asarray(np.random.default_rng(3).standard_normal((40, 30)), dtype)
+    return tree
+
+
+def _ungroup_state(state):
+    return jax.tree.map(
+        lambda x: x.ungroup() if g.is_grouped(x) else x, state, is_leaf=g.is_grouped
+    )
+
+
+def _run(tx, params, grads):
+    """Updates, state leaves (ungrouped) and params at every step, in one scan.
+
+    `params` may be a GroupedTree (the gradients are then grouped the same way).
+    """
+    grouped_params = g.is_grouped(params)
+    if grouped_params:
+        grads = jax.vmap(params.regroup)(grads)
+
+    def plain(x):
+        return x.ungroup() if g.is_grouped(x) else x
+
+    def step(carry, grad):
+        params, state = carry
+        updates, state = tx.update(grad, state, params)
+        params = optax.apply_updates(params, updates)
+        ungrouped = jax.tree.leaves(_ungroup_state(state))
+        return (params, state), (plain(updates), ungrouped, plain(params))
+
+    run = jax.jit(lambda c, gs: jax.lax.scan(step, c, gs)[1])
+    return run((params, tx.init(params)), grads)
+
+
+def _assert_same(ours, ref, tol=helpers.F32):
+    helpers.assert_close_every_step(ours, ref, tol, "trajectory")
+
+
+def test_group_round_trip_and_layout():
+    tree = _tree_with_large_leaf()
+    tree["half"] = jnp.ones((3,), jnp.bfloat16)
+    packed = g.group(tree, max_leaf_size=100)
+    # small float32 leaves share one buffer, bfloat16 another, the 40x30 stays alone
+    assert [b.shape for b in packed.buffers] == [(33,), (3,), (40, 30)]
+    assert [b.dtype for b in packed.buffers] == [jnp.float32, jnp.bfloat16, jnp.float32]
+    back = packed.ungroup()
+    assert jax.tree.structure(back) == jax.tree.structure(tree)
+    for a, b in zip(jax.tree.leaves(back), jax.tree.leaves(tree), strict=True):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert len(g.group(tree, max_leaf_size=0).buffers) == len(jax.tree.leaves(tree))
+    assert len(g.group(tree, max_leaf_size=10**9).buffers) == 2  # one per dtype
+
+
+def test_grouped_tree_is_a_pytree_of_its_buffers():
+    packed = g.group(helpers.mixed_tree())
+    doubled = jax.jit(lambda t: jax.tree.map(lambda x: 2 * x, t))(packed)
+    assert g.is_grouped(doubled)
+    np.testing.assert_allclose(
+        doubled.ungroup()["dense"]["kernel"],
+        2 * helpers.mixed_tree()["dense"]["kernel"],
+    )
+    # gradients of a loss written on the ordinary tree come back grouped
+    grads = jax.grad(
+        lambda p: sum(jnp.sum(x**2) for x in jax.tree.leaves(p.ungroup()))
+    )(packed)
+    assert g.is_grouped(grads)
+    np.testing.assert_allclose(grads.buffers[0], 2 * packed.buffers[0], rtol=1e-6)
+
+
+def _optimizer_names():
+    return [n for n in jol.OPTIMIZERS if hasattr(optax, n)]
+
+
+@pytest.mark.parametrize("name", _optimizer_names())
+def test_every_optimizer_grouped_equals_per_leaf(name):
+    """Every optimizer with an Optax twin: the grouped fast path (params kept
+    grouped) gives the per-leaf numbers, or the optimizer is refused by name."""
+    params = _tree_with_large_leaf()
+    grads = helpers.random_grads(params, STEPS)
+    ours = getattr(jol, name)(1e-2)
+    try:
+        grouped_tx = g.grouped(ours, max_leaf_size=100, name=name)
+        grouped_tx.init(params)
+    except g.NotElementwiseError as error:
+        assert f"`{name}`" in str(error)
+        pytest.skip(f"{name} is refused: {error}")
+    _assert_same(
+        _run(grouped_tx, g.group(params, 100), grads), _run(ours, params, grads)
+    )
+
+
+@pytest.mark.parametrize("name", ["rmsprop", "adamw"])
+def test_grouped_paths_equal_optax(name):
+    """Both grouped paths (params grouped; plain trees in and out) against Optax."""
+    params = _tree_with_large_leaf()
+    grads = helpers.random_grads(params, STEPS)
+    ref = _run(getattr(optax, name)(1e-2), params, grads)
+    grouped_tx = g.grouped(getattr(jol, name)(1e-2), max_leaf_size=100)
+    _assert_same(_run(grouped_tx, g.group(params, 100), grads), ref)
+    _assert_same(_run(grouped_tx, params, grads), ref)
+
+
+def test_grouped_mixed_dtypes_schedule_and_inject():
+    params = helpers.mixed_tree(jnp.float32)
+    params["half"] = jnp.linspace(-1, 1, 6, dtype=jnp.bfloat16)
+    grads = helpers.random_grads(params, STEPS)
+    for tx in (
+        jol.adam(optax.cosine_decay_schedule(1e-2, 50), mu_dtype=jnp.float32),
+        optax.inject_hyperparams(jol.sgd)(learning_rate=1e-2, momentum=0.9),
+    ):
+        ref = _run(tx, params, grads)
+        _assert_same(_run(g.grouped(tx), g.group(params), grads), ref, helpers.BF16)
+
+
+def test_grouped_train_step_donates_and_matches():
+    params = _tree_with_large_leaf()
+    grads = helpers.random_grads(params, 5)
+    tx = jol.adamw(1e-2)
+    step = jol_training().make_apply_step(g.grouped(tx, max_leaf_size=100))
+    packed = g.group(params, 100)
+    state = g.grouped(tx, max_leaf_size=100).init(packed)
+    ref_params, ref_state = params, tx.init(params)
+    ref_update = jax.jit(tx.update)
+    for t in range(5):
+        grad = jax.tree.map(lambda x, t=t: x[t], grads)
+        old = packed.buffers[0]
+        packed, state = step(packed, state, packed.regroup(grad))
+        assert old.is_deleted()  # donated
+        u, ref_state = ref_update(grad, ref_state, ref_params)
+        ref_params = optax.apply_updates(ref_params, u)
+    for a, b in zip(
+        jax.tree.leaves(packed.ungroup()), jax.tree.leaves(ref_params), strict=True
+    ):
+        np.testing.assert_allclose(a, b, rtol=helpers.F32.rtol, atol=helpers.F32.atol)
+
+
+def jol_training():
+    from jaxopt_lessons import training
+
+    return training
+
+
+@pytest.mark.parametrize(
+    "name, tx, culprit",
+    [
+        ("lamb", optax.lamb(1e-3), "scale_by_trust_ratio"),
+        ("adafactor", optax.adafactor(1e-3), "reduce"),
+        (
+            "adamw",
+            jol.adamw(1e-3, mask=lambda p: jax.tree.map(lambda x: x.ndim > 1, p)),
+            "mask",
+        ),
+        (
+            "noisy sgd",
+            optax.chain(optax.add_noise(0.1, 0.5, 0), jol.sgd(1e-2)),
+            "add_noise",
+        ),
+        (
+            "per-leaf clip",
+            optax.chain(optax.clip_by_block_rms(1.0), jol.sgd(1e-2)),
+            "reduce",
+        ),
+    ],
+)
+def test_refuses_what_is_not_elementwise(name, tx, culprit):
+    with pytest.raises(g.NotElementwiseError) as info:
+        g.grouped(tx, name=name).init(helpers.mixed_tree())
+    message = str(info.value)
+    assert f"`{name}`" in message and culprit in message
+
+
+def test_factored_state_is_refused_even_without_clipping():
+    tx = optax.adafactor(1e-3, clipping_threshold=None)
+    with pytest.raises(g.NotElementwiseError, match="scale_by_factored_rms"):
+        g.check_elementwise(tx, helpers.mixed_tree(), name="adafactor")
+
+
+def _my_norm_scaling():
+    def update_fn(updates, state, params=None):
+        del params
+        return jax.tree.map(lambda u: u / (1.0 + jnp.abs(u)), updates), state
+
+    return optax.GradientTransformation(optax.init_empty_state, update_fn)
+
+
+def test_declarations_override_the_trace():
+    factory = g.not_elementwise("it keeps a per-leaf statistic in a side channel")(
+        _my_norm_scaling
+    )
+    assert factory is _my_norm_scaling
+    tx = optax.chain(jol.sgd(1e-2), factory())
+    try:
+        with pytest.raises(g.NotElementwiseError, match="side channel"):
+            g.grouped(tx, name="custom").init(helpers.mixed_tree())
+    finally:
+        g._DECLARED.pop(g._key(_my_norm_scaling))
+    # without the declaration its update is elementwise and accepted
+    g.grouped(optax.chain(jol.sgd(1e-2), _my_norm_scaling())).init(helpers.mixed_tree())
+
+
+def test_partition_invariant_global_norm_is_accepted():
+    tx = optax.chain(optax.clip_by_global_norm(0.5), jol.adam(1e-2))
+    params = helpers.mixed_tree()
+    grads = helpers.random_grads(params, STEPS)
+    _assert_same(_run(g.grouped(tx), g.group(params), grads), _run(tx, params, grads))
+
+
+def test_bad_arguments():
+    with pytest.raises(
+        ValueError, match="grouped: `max_leaf_size` must be an int >= 0"
+    ):
+        g.grouped(jol.sgd(0.1), max_leaf_size=-1)
+    with pytest.raises(TypeError, match="grouped: `tx` must be"):
+        g.grouped("adam")
+    with pytest.raises(ValueError, match="group: the tree has no leaves"):
+        g.group({})
+    with pytest.raises(TypeError, match="not_elementwise: `reason`"):
+        g.not_elementwise("")
+    packed = g.group(helpers.mixed_tree())
+    with pytest.raises(ValueError, match="structure"):
+        packed.regroup({"a": jnp.ones(3)})

@@ -1,0 +1,104 @@
+"""The train-step helpers: the same numbers as a hand-written loop, with donation."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+import jaxopt_lessons as jol
+from jaxopt_lessons import grouped as g
+from jaxopt_lessons import training
+from tests import helpers
+
+
+def _problem():
+    rng = np.random.default_rng(0)
+    x = jnp.asarray(rng.standard_normal((32, 4)), jnp.float32)
+    y = jnp.asarray(rng.standard_normal((32, 1)), jnp.float32)
+    params = {
+        "w": jnp.asarray(rng.standard_normal((4, 1)), jnp.float32),
+        "b": jnp.zeros(1),
+    }
+
+    def loss_fn(params, x, y):
+        return jnp.mean((x @ params["w"] + params["b"] - y) ** 2)
+
+    return params, loss_fn, x, y
+
+
+def _reference(params, loss_fn, x, y, steps):
+    tx = optax.adam(1e-2)
+    state = tx.init(params)
+    losses = []
+    for _ in range(steps):
+        loss, grads = jax.value_and_grad(loss_fn)(params, x, y)
+        updates, state = tx.update(grads, state, params)
+        params = optax.apply_updates(params, updates)
+        losses.append(float(loss))
+    return params, losses
+
+
+def _close(a, b):
+    for u, v in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+        np.testing.assert_allclose(u, v, rtol=helpers.F32.rtol, atol=helpers.F32.atol)
+
+
+@pytest.mark.parametrize("grouped", [False, True], ids=["per-leaf", "grouped"])
+def test_train_step_matches_a_hand_written_loop(grouped):
+    params, loss_fn, x, y = _problem()
+    ref_params, ref_losses = _reference(params, loss_fn, x, y, 5)
+    tx = jol.adam(1e-2)
+    if grouped:
+        params, tx = g.group(params), g.grouped(tx)
+    step = training.make_train_step(loss_fn, tx)
+    state = tx.init(params)
+    losses = []
+    for _ in range(5):
+        old = jax.tree.leaves(params)[0]
+        params, state, loss = step(params, state, x, y)
+        assert old.is_deleted()  # the params were donated
+        losses.append(float(loss))
+    np.testing.assert_allclose(losses, ref_losses, rtol=1e-5)
+    _close(params.ungroup() if grouped else params, ref_params)
+
+
+def test_train_step_with_aux_and_without_donation_or_jit():
+    params, loss_fn, x, y = _problem()
+    tx = jol.sgd(0.1, momentum=0.9)
+
+    def with_aux(p, x, y):
+        return loss_fn(p, x, y), {"scale": jnp.abs(p["w"]).sum()}
+
+    state = tx.init(params)
+    kept = params["w"]
+    step = training.make_train_step(with_aux, tx, has_aux=True, donate=False)
+    out = step(params, state, x, y)
+    assert len(out) == 4 and "scale" in out[3]
+    assert not kept.is_deleted()
+    eager = training.make_train_step(with_aux, tx, has_aux=True, jit=False)
+    _close(eager(params, state, x, y)[0], out[0])
+
+
+def test_apply_step_matches_update_then_apply():
+    params = helpers.mixed_tree()
+    grads = jax.tree.map(lambda x: x[0], helpers.random_grads(params, 1))
+    tx = jol.rmsprop(1e-2)
+    updates, _ = jax.jit(tx.update)(grads, tx.init(params), params)
+    expected = optax.apply_updates(params, updates)
+    step = training.make_apply_step(tx, donate=False)
+    new, _ = step(params, tx.init(params), grads)
+    _close(new, expected)
+
+
+def test_bad_arguments():
+    with pytest.raises(TypeError, match="make_train_step: `loss_fn` must be callable"):
+        training.make_train_step(3, jol.sgd(0.1))
+    with pytest.raises(TypeError, match="make_train_step: `tx` must be"):
+        training.make_train_step(lambda p: 0.0, "sgd")
+    with pytest.raises(
+        TypeError, match="make_apply_step: `donate` must be True or False"
+    ):
+        training.make_apply_step(jol.sgd(0.1), donate=1)
