@@ -9,8 +9,8 @@ import optax
 import pytest
 
 import jaxopt_lessons as jol
-from jaxopt_lessons import grouped as g
 from jaxopt_lessons import training
+from jaxopt_lessons.grouped import group
 from tests import helpers
 
 
@@ -52,7 +52,7 @@ def test_train_step_matches_a_hand_written_loop(grouped):
     ref_params, ref_losses = _reference(params, loss_fn, x, y, 5)
     tx = jol.adam(1e-2)
     if grouped:
-        params, tx = g.group(params), g.grouped(tx)
+        params, tx = group(params), grouped(tx)
     step = training.make_train_step(loss_fn, tx)
     state = tx.init(params)
     losses = []

@@ -26,7 +26,8 @@ import numpy as np
 import optax
 
 import jaxopt_lessons as jol
-from jaxopt_lessons import grouped as grouped_mod
+from jaxopt_lessons.grouped import group, is_grouped
+from jaxopt_lessons.grouped import grouped as grouped_tx
 from jaxopt_lessons.training import make_apply_step
 
 # ---------------------------------------------------------------------------
@@ -194,9 +195,9 @@ class JaxRunner:
         params = jax.tree.map(jnp.asarray, params_np)
         grads = jax.tree.map(jnp.asarray, grads_np)
         if grouped:
-            params = grouped_mod.group(params)
+            params = group(params)
             grads = params.regroup(grads)
-            tx = grouped_mod.grouped(tx)
+            tx = grouped_tx(tx)
         jax.block_until_ready((params, grads))
         data_s = time.perf_counter() - start
         start = time.perf_counter()
@@ -207,7 +208,7 @@ class JaxRunner:
         _first_leaf(params).block_until_ready()
         compile_s = time.perf_counter() - start
         # The params after the first step, to check that every path agrees.
-        first = params.ungroup() if grouped_mod.is_grouped(params) else params
+        first = params.ungroup() if is_grouped(params) else params
         self.first_step = [np.asarray(x) for x in jax.tree.leaves(first)]
         self._step = compiled
         self.params, self.state, self.grads = params, state, grads
