@@ -27,12 +27,13 @@ STEPS = 100
 # float64: the same rule in the same precision. The few operations done in a
 # different order (an update added once where torch edits θ twice in place;
 # XLA's fusion) round differently, and 100 steps accumulate that. Measured
-# use of this tolerance over the grid: below 1e-3 of it.
+# use of this tolerance over the grid: at most 3e-5 of it.
 F64 = helpers.Tolerance(
     1e-10, 1e-12, "float64, torch's rule, rounding order may differ"
 )
 # float32: torch forms its scalar factors (bias corrections, lr/(1-βᵗ)) in
 # Python doubles and rounds them once; ours are float32 computations.
+# Measured use over the grid: at most 0.13 of it (NAdam).
 F32 = helpers.Tolerance(
     1e-5, 1e-6, "float32, torch's rule; torch forms scalar factors in double"
 )

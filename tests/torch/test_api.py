@@ -270,12 +270,12 @@ def test_composes_inside_chain_against_torch(x64):
     """A clip before the preset: torch is fed the clipped gradients."""
     torch = _torch()
     params = harness.small_params(jnp.float64)
-    kwargs = dict(lr=0.01, amsgrad=True, weight_decay=0.1)
-    tx = optax.chain(optax.clip(0.5), presets.adam(**kwargs))
+    kwargs = dict(lr=0.05, momentum=0.9, dampening=0.5, weight_decay=0.1)
+    tx = optax.chain(optax.clip(0.5), presets.sgd(**kwargs))
     harness.assert_matches_torch(
         torch,
         tx,
-        "Adam",
+        "SGD",
         kwargs,
         params,
         torch_grads=lambda g: jax.tree.map(lambda x: jnp.clip(x, -0.5, 0.5), g),
@@ -287,7 +287,7 @@ def test_eager_matches_torch(x64):
     """Without jax.jit: the same numbers, op by op."""
     torch = _torch()
     params = harness.small_params(jnp.float64)
-    kwargs = dict(lr=0.05, momentum=0.9, dampening=0.5, weight_decay=0.1)
+    kwargs = dict(lr=0.05, momentum=0.9, dampening=0.5, nesterov=False, maximize=True)
     tx = presets.sgd(**kwargs)
     harness.assert_matches_torch(torch, tx, "SGD", kwargs, params, jit=False)
 
@@ -334,11 +334,13 @@ def test_param_groups_with_partition(x64):
 
 
 def test_extra_args_are_accepted():
+    """Every preset is an ExtraArgs transform: a chain may pass e.g. `value=`."""
     params = {"w": jnp.ones(3)}
-    tx = optax.chain(presets.adam(0.1), optax.identity())
-    updates, _ = tx.update(params, tx.init(params), params, value=jnp.array(1.0))
-    assert isinstance(presets.adam(), optax.GradientTransformationExtraArgs)
-    assert updates["w"].shape == (3,)
+    for name in presets.PRESETS:
+        tx = getattr(presets, name)()
+        assert isinstance(tx, optax.GradientTransformationExtraArgs), name
+        updates, _ = tx.update(params, tx.init(params), params, value=jnp.array(1.0))
+        assert updates["w"].shape == (3,), name
 
 
 INJECTED = [
