@@ -375,3 +375,17 @@ def test_complex_params_like_torch(x64):
     kwargs = dict(lr=0.01, weight_decay=0.1, amsgrad=True)
     tx = optax.contrib.split_real_and_imaginary(presets.adam(**kwargs))
     harness.assert_matches_torch(torch, tx, "Adam", kwargs, params, state_fields=False)
+
+
+def test_abstract_init_and_stable_state_dtypes():
+    """`init` works on shapes alone; bfloat16 params keep bfloat16 updates and
+    a state whose dtypes do not change (no recompilation between steps)."""
+    params = {"w": jax.ShapeDtypeStruct((3,), jnp.bfloat16)}
+    dtypes = lambda tree: jax.tree.map(lambda x: jnp.dtype(x.dtype), tree)
+    for name in presets.PRESETS:
+        tx = getattr(presets, name)()
+        state = tx.init(params)
+        # Traced, not run: the output types are all this test needs.
+        updates, new_state = jax.eval_shape(tx.update, params, state, params)
+        assert updates["w"].dtype == jnp.bfloat16, name
+        assert dtypes(new_state) == dtypes(state), name
