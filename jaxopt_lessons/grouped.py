@@ -568,6 +568,14 @@ def check_elementwise(
 # --------------------------------------------------------------------------
 
 
+def _layout_in(state: Any) -> Layout | None:
+    """The layout of the first grouped tree inside an optimizer state, if any."""
+    for node in jax.tree.leaves(state, is_leaf=is_grouped):
+        if isinstance(node, GroupedTree):
+            return node.layout
+    return None
+
+
 def grouped(
     tx: optax.GradientTransformation,
     max_leaf_size: int = DEFAULT_MAX_LEAF_SIZE,
@@ -618,7 +626,11 @@ def grouped(
             if params is not None and not isinstance(params, GroupedTree):
                 params = updates.regroup(params)
             return update_with_extra(updates, state, params, **extra_args)
-        packed = group(updates, max_leaf_size)
+        layout = _layout_in(state)
+        if layout is not None:  # pack exactly as the state was built
+            packed = layout.pack(updates, fn=fn)
+        else:  # a stateless transform
+            packed = group(updates, max_leaf_size)
         if params is not None:
             params = packed.regroup(params)
         new, state = update_with_extra(packed, state, params, **extra_args)
