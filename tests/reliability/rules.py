@@ -196,6 +196,31 @@ def finite_real(required=NOTHING) -> Rule:
     )
 
 
+def closed_unit(required: Any = NOTHING) -> Rule:
+    """A factor in [0, 1] (Lion's b1 = 1 and SM3's b2 = 1 are meaningful)."""
+    return Rule(
+        valid=st.one_of(_reals(0.0, 1.0), _fixed(0.0, 1.0)),
+        bad_values=st.one_of(
+            _BELOW_ZERO, st.floats(min_value=1.0, exclude_min=True), _NON_FINITE
+        ),
+        bad_types=st.one_of(_NOT_A_NUMBER, st.just(None)),
+        required=required,
+    )
+
+
+def choice(*options: str) -> Rule:
+    """One of a few strings."""
+    return Rule(
+        valid=st.sampled_from(options),
+        bad_values=st.sampled_from(["", "unknown", options[0].upper() + "_"]),
+    )
+
+
+def optional(rule: Rule) -> Rule:
+    """`rule`, or None for "off"."""
+    return dataclasses.replace(rule, valid=st.one_of(st.none(), rule.valid))
+
+
 LEARNING_RATE = Rule(
     valid=st.one_of(
         _reals(0.0, 10.0),
@@ -273,7 +298,6 @@ RULES: dict[str, Rule] = {
     # Step sizes.
     "learning_rate": LEARNING_RATE,
     "lr": LEARNING_RATE,
-    "max_learning_rate": LEARNING_RATE,
     "step_size_fn": SCHEDULE_FN,
     # Decays, [0, 1).
     "b1": unit_interval(),
@@ -282,7 +306,6 @@ RULES: dict[str, Rule] = {
     "beta": unit_interval(),
     "decay": unit_interval(required=0.9),
     "momentum": unit_interval(),
-    "decay_rate": unit_interval(),
     # Adadelta's rho: [0, 1) in Optax's style, [0, 1] in torch's; 1 is not drawn.
     "rho": Rule(
         valid=_reals(0.0, 1.0, exclude_high=True),
@@ -298,12 +321,46 @@ RULES: dict[str, Rule] = {
     "eps_root": non_negative(high=1.0),
     # Non-negative amounts.
     "weight_decay": non_negative(),
-    "weight_decay_rate": non_negative(),
     "initial_scale": non_negative(),
     "initial_accumulator_value": non_negative(),
     "lr_decay": non_negative(),
     "momentum_decay": non_negative(),
     "min_norm": non_negative(),
+    "min_scale": non_negative(),
+    "clipping": non_negative(required=0.1),
+    "eta": non_negative(required=0.01),
+    "gamma": non_negative(required=0.55),
+    "alpha": non_negative(),
+    # Adafactor's decay_rate is an exponent (β₂ = 1 − t^(−decay_rate)), not a decay.
+    "decay_rate": non_negative(),
+    "step_offset": non_negative(),
+    "decay_offset": non_negative(),
+    "epsilon": non_negative(zero_ok=False, high=1.0),
+    "weight_decay_rate": optional(non_negative()),
+    "clipping_threshold": optional(
+        Rule(
+            valid=_reals(1e-3, 1e3),
+            bad_values=st.one_of(_BELOW_ZERO, _NON_FINITE),
+            bad_types=_NOT_A_NUMBER,
+        )
+    ),
+    "max_learning_rate": non_negative(high=10.0),
+    "scaling": LEARNING_RATE,
+    "f_min": finite_real(),
+    # RAdam's threshold may be any finite number; clip_by_block_rms's must be
+    # positive: only what both accept or refuse is drawn.
+    "threshold": Rule(
+        valid=_reals(0.1, 100.0),
+        bad_values=_NON_FINITE,
+        bad_types=st.one_of(_NOT_A_NUMBER, st.just(None)),
+        required=1.0,
+    ),
+    "smooth_beta": non_negative(zero_ok=False, high=10.0),
+    "min_dim_size_to_factor": Rule(
+        valid=st.integers(0, 256),
+        bad_values=st.integers(max_value=-1),
+        bad_types=st.sampled_from(["128", None, [128]]),
+    ),
     "trust_coefficient": non_negative(),
     "min_step_size": Rule(
         valid=_reals(0.0, 1e-3), bad_values=st.one_of(_BELOW_ZERO, _NON_FINITE)
@@ -320,10 +377,14 @@ RULES: dict[str, Rule] = {
     ),
     # Clipping thresholds: inf (no clipping) is not drawn either way.
     "max_norm": Rule(
-        valid=_reals(1e-3, 1e3), bad_values=st.one_of(_BELOW_ZERO, st.just(_NAN))
+        valid=_reals(1e-3, 1e3),
+        bad_values=st.one_of(_BELOW_ZERO, st.just(_NAN)),
+        required=1.0,
     ),
     "max_delta": Rule(
-        valid=_reals(1e-3, 1e3), bad_values=st.one_of(_BELOW_ZERO, st.just(_NAN))
+        valid=_reals(1e-3, 1e3),
+        bad_values=st.one_of(_BELOW_ZERO, st.just(_NAN)),
+        required=1.0,
     ),
     # Options that change the program: Python bools.
     "nesterov": dataclasses.replace(FLAG, needs={"momentum": 0.9}),
@@ -337,6 +398,21 @@ RULES: dict[str, Rule] = {
     "amsgrad": FLAG,
     "maximize": FLAG,
     "decoupled_weight_decay": FLAG,
+    "factored": FLAG,
+    "multiply_by_parameter_scale": FLAG,
+    # Choices.
+    "variant": choice("sps", "sps+"),
+    "mode": choice("hard", "smooth", "refined"),
+    # Functions.
+    "decay_rate_fn": Rule(
+        valid=st.sampled_from([lambda t, rate: 1.0 - (t + 1.0) ** (-rate)]),
+        bad_types=st.sampled_from([0.8, None, "pow"]),
+    ),
+    # Randomness: a key or a seed (what else is refused is not fixed here).
+    "key": Rule(valid=st.sampled_from([None, 0, 3])),
+    "seed": Rule(valid=st.sampled_from([None, 0, 3])),
+    # Which axes a per-unit norm runs over; None and -1 fit every parameter.
+    "axis": Rule(valid=st.sampled_from([None, -1])),
     # Dtypes of the state.
     "accumulator_dtype": DTYPE,
     "mu_dtype": DTYPE,
@@ -346,6 +422,7 @@ RULES: dict[str, Rule] = {
     # Masks.
     "mask": MASK,
     "weight_decay_mask": MASK,
+    "trust_ratio_mask": MASK,
     # torch.optim's names.
     "betas": BETAS,
     "foreach": TORCH_ONLY_FLAG,
@@ -360,7 +437,6 @@ FAMILY_RULES: dict[str, dict[str, Rule]] = {
         # torch.optim checks only `0.0 <= momentum` and `0.0 <= alpha`; the
         # presets accept what torch accepts.
         "momentum": non_negative(),
-        "alpha": non_negative(),
         # torch.optim.SGD does not check `dampening` at all; NaN and inf are
         # refused here.
         "dampening": finite_real(),
@@ -393,6 +469,20 @@ FAMILY_RULES: dict[str, dict[str, Rule]] = {
 OVERRIDES: dict[str, Rule] = {
     # `scale` multiplies by any finite number (negative flips the direction).
     "scale.step_size": finite_real(required=0.5),
+    # Yogi's second moment must start above 0 (it is what keeps 0/0 away).
+    "scale_by_yogi.initial_accumulator_value": non_negative(zero_ok=False),
+    # An initial step size, not a schedule.
+    "rprop.learning_rate": non_negative(required=0.1),
+    "scale_by_rprop.learning_rate": non_negative(required=0.1),
+    "sm3.learning_rate": non_negative(required=0.1),
+    # Optimism weights, not decays.
+    "optimistic_gradient_descent.beta": non_negative(),
+    "optimistic_adam_v2.beta": non_negative(),
+    "scale_by_optimistic_gradient.beta": non_negative(),
+    # b1 = 1 is Lion's sign of the momentum alone; b2 = 1 keeps SM3's maximum.
+    "lion.b1": closed_unit(),
+    "scale_by_lion.b1": closed_unit(),
+    "scale_by_sm3.b2": closed_unit(),
     # `trace` and `ema` have no default decay.
     "trace.decay": unit_interval(required=0.9),
     "ema.decay": unit_interval(required=0.9),

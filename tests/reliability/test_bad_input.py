@@ -14,10 +14,10 @@ import re
 import jax
 import jax.numpy as jnp
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from tests.reliability import rules
+from tests.reliability import rules, training
 
 FACTORIES = rules.factories()
 ARGUMENTS = [(f, p.name) for f in FACTORIES for p in f.parameters]
@@ -29,35 +29,60 @@ FUZZ = settings(
     deadline=None,
     derandomize=True,
     database=None,
+    # No shrinking: the messages name the value, and a failing run stays short.
+    phases=[Phase.explicit, Phase.generate],
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 
 # Library fixes that are not in yet, each pinned by `test_known_gaps` below
 # (strict xfail, so it flips to a failure once fixed) and left out of the
 # fuzzing until then: factory id -> argument -> (a bad value, reason).
+_RENAMED = "passes `{arg}` on to `{block}`, whose message names `{inner}` instead"
+_MINUS_INF = "check_interval(fn, name, value, -inf, inf) lets -inf through"
+
+
+def _renamed(arg, block, inner, value=-1.0):
+    return (value, _RENAMED.format(arg=arg, block=block, inner=inner))
+
+
 KNOWN_GAPS = {
     "sgd": {
-        "momentum": (
-            1.5,
-            "sgd passes `momentum` to trace, whose message names `decay`",
-        ),
+        "momentum": _renamed("momentum", "trace", "decay", 1.5),
         "accumulator_dtype": (
             jnp.int32,
             "without momentum, sgd never checks `accumulator_dtype`",
         ),
     },
-    "rmsprop": {
-        "momentum": (
-            -0.5,
-            "rmsprop passes `momentum` to trace, whose message names `decay`",
+    "rmsprop": {"momentum": _renamed("momentum", "trace", "decay")},
+    "lars": {"momentum": _renamed("momentum", "trace", "decay")},
+    "sm3": {"momentum": _renamed("momentum", "scale_by_sm3", "b1")},
+    "signum": {"beta": _renamed("beta", "ema", "decay")},
+    "polyak_sgd": {
+        "scaling": _renamed("scaling", "sgd", "learning_rate"),
+        "f_min": (-float("inf"), _MINUS_INF),
+    },
+    "scale_by_polyak": {"f_min": (-float("inf"), _MINUS_INF)},
+    "adafactor": {
+        "decay_offset": _renamed(
+            "decay_offset", "scale_by_factored_rms", "step_offset"
+        ),
+        "eps": _renamed("eps", "scale_by_factored_rms", "epsilon"),
+        "momentum": _renamed("momentum", "ema", "decay"),
+        "clipping_threshold": _renamed(
+            "clipping_threshold", "clip_by_block_rms", "threshold"
+        ),
+        "dtype_momentum": (
+            jnp.int32,
+            "without momentum, adafactor never checks `dtype_momentum`",
+        ),
+        "weight_decay_rate": _renamed(
+            "weight_decay_rate", "add_decayed_weights", "weight_decay"
         ),
     },
-    "scale": {
-        "step_size": (-float("inf"), "check_interval(-inf, inf) lets -inf through"),
-    },
-    "torch.sgd": {
-        "dampening": (-float("inf"), "check_interval(-inf, inf) lets -inf through"),
-    },
+    "scale": {"step_size": (-float("inf"), _MINUS_INF)},
+    "radam": {"threshold": (-float("inf"), _MINUS_INF)},
+    "scale_by_radam": {"threshold": (-float("inf"), _MINUS_INF)},
+    "torch.sgd": {"dampening": (-float("inf"), _MINUS_INF)},
 }
 for _name in (
     "adadelta",
@@ -75,6 +100,16 @@ for _name in (
         [0.1],
         "check_lr's message for a non-scalar shows its shape, not the value",
     )
+
+
+def _update(tx):
+    """`tx.update`, given a loss value (and function) when it takes extra args."""
+
+    def update(grads, state, params):
+        extra = training.extra_args(tx, params, grads, training.sum_of_squares)
+        return tx.update(grads, state, params, **extra)
+
+    return update
 
 
 def _gap(factory, name):
@@ -181,7 +216,7 @@ def test_valid_hyperparameters_build_a_working_transform(factory, data):
             # Traced, not run: every error JAX code can raise is raised while
             # tracing, and tracing skips the compilation for each new value.
             state = jax.eval_shape(tx.init, rules.PARAMS)
-            updates, _ = jax.eval_shape(tx.update, rules.GRADS, state, rules.PARAMS)
+            updates, _ = jax.eval_shape(_update(tx), rules.GRADS, state, rules.PARAMS)
         except Exception as error:
             raise AssertionError(
                 f"{factory.id}({name}={value!r}) should work but raised "
@@ -210,6 +245,10 @@ def test_known_gaps(factory, name):
 # ----------------------------------------------------------------------------
 # Joint rules: two arguments that are each valid but not together.
 
+# Yogi's second moment starts at a positive `initial_accumulator_value`, so
+# eps = eps_root = 0 cannot divide by zero.
+JOINT_EXEMPT = {"scale_by_yogi"}
+
 
 @pytest.mark.parametrize(
     "factory, kwargs",
@@ -217,7 +256,7 @@ def test_known_gaps(factory, name):
         pytest.param(f, kw, id=f"{f.id}-{'-'.join(kw)}")
         for f in FACTORIES
         for kw in ({"eps": 0.0, "eps_root": 0.0}, {"eps": 0.0, "initial_scale": 0.0})
-        if set(kw) <= {p.name for p in f.parameters}
+        if set(kw) <= {p.name for p in f.parameters} and f.id not in JOINT_EXEMPT
     ],
 )
 def test_zero_eps_with_zero_eps_root_or_initial_scale(factory, kwargs):
@@ -236,6 +275,7 @@ def test_zero_eps_with_zero_eps_root_or_initial_scale(factory, kwargs):
         f
         for f in FACTORIES
         if {"nesterov", "momentum"} <= {p.name for p in f.parameters}
+        and rules.default_of(f, "momentum") in (None, 0)
     ],
     ids=repr,
 )
@@ -263,11 +303,11 @@ def _default_transform(factory):
 # Stateless blocks that never look at the params' dtypes (library fix pending:
 # call `_checks.check_float_params` in their `init`).
 INT_PARAM_GAPS = {
-    "scale",
-    "scale_by_learning_rate",
-    "scale_by_schedule",
-    "add_decayed_weights",
-}
+    "scale", "scale_by_learning_rate", "scale_by_schedule", "add_decayed_weights",
+    "sign_sgd", "scale_by_sign", "scale_by_trust_ratio", "scale_by_polyak",
+    "scale_by_param_block_rms", "polyak_sgd", "fromage", "clip", "clip_by_global_norm",
+    "clip_by_block_rms", "adaptive_grad_clip",
+}  # fmt: skip
 
 
 def _int_cases():
@@ -277,6 +317,20 @@ def _int_cases():
             marks = [
                 pytest.mark.xfail(strict=True, reason="integer params not refused")
             ]
+        yield pytest.param(factory, id=factory.id, marks=marks)
+
+
+# Factored moments are shaped by rows and columns, not like the params, and
+# `update` does not compare the trees first (library fix pending: call
+# `_checks.check_tree_matches(fn, updates, params)` at the top of `update`).
+TREE_GAPS = {"adafactor", "scale_by_factored_rms"}
+
+
+def _tree_cases():
+    for factory in FACTORIES:
+        marks = []
+        if factory.id in TREE_GAPS:
+            marks = [pytest.mark.xfail(strict=True, reason="JAX's error, not ours")]
         yield pytest.param(factory, id=factory.id, marks=marks)
 
 
@@ -290,7 +344,7 @@ def _ours(error, factory):
     return head in {factory.message_name} | rules.block_names()
 
 
-@pytest.mark.parametrize("factory", FACTORIES, ids=repr)
+@pytest.mark.parametrize("factory", list(_tree_cases()))
 def test_update_with_a_tree_that_does_not_match_the_state(factory):
     tx = _default_transform(factory)
     params = {"w": jnp.ones((2, 3)), "b": jnp.ones(3)}
@@ -299,12 +353,12 @@ def test_update_with_a_tree_that_does_not_match_the_state(factory):
         pytest.skip("stateless: there is no tree to match")
     missing = {"w": jnp.ones((2, 3))}
     with pytest.raises((ValueError, TypeError)) as info:
-        tx.update(missing, state, missing)
+        _update(tx)(missing, state, missing)
     assert _ours(info.value, factory), f"not our message: {info.value}"
     assert "structure" in str(info.value) and "'b'" in str(info.value)
 
 
-@pytest.mark.parametrize("factory", FACTORIES, ids=repr)
+@pytest.mark.parametrize("factory", list(_tree_cases()))
 def test_update_with_mismatched_shapes(factory):
     tx = _default_transform(factory)
     params = {"w": jnp.ones((2, 3)), "b": jnp.ones(3)}
@@ -313,7 +367,7 @@ def test_update_with_mismatched_shapes(factory):
         pytest.skip("stateless: there is no shape to match")
     wrong = {"w": jnp.ones((2, 3)), "b": jnp.ones(5)}
     with pytest.raises((ValueError, TypeError)) as info:
-        tx.update(wrong, state, wrong)
+        _update(tx)(wrong, state, wrong)
     message = str(info.value)
     assert _ours(info.value, factory), f"not our message: {message}"
     assert "['b']" in message and "(5,)" in message and "(3,)" in message, message
@@ -327,7 +381,7 @@ def test_integer_and_bool_params_are_refused(factory, dtype):
     grads = {"w": jnp.ones((2, 3)), "n": jnp.zeros(3, dtype)}
     with pytest.raises(TypeError) as info:
         state = tx.init(params)
-        tx.update(grads, state, params)
+        _update(tx)(grads, state, params)
     message = str(info.value)
     assert _ours(info.value, factory), f"not our message: {message}"
     assert "params['n']" in message and jnp.dtype(dtype).name in message, message

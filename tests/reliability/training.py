@@ -19,10 +19,16 @@ OPTIMIZERS = rules.factories("optimizers", "torch")
 
 
 def make(factory: rules.Factory, **kwargs: Any) -> optax.GradientTransformation:
-    """The optimizer with a small learning rate and its other defaults."""
+    """The optimizer with a small learning rate, a fixed key and its defaults."""
     names = inspect.signature(factory.fn).parameters
-    lr_name = "learning_rate" if "learning_rate" in names else "lr"
-    return factory.fn(**{lr_name: LEARNING_RATE}, **kwargs)
+    settings = rules.base_kwargs(factory)
+    for lr_name in ("learning_rate", "lr"):
+        if lr_name in names:
+            settings[lr_name] = LEARNING_RATE
+    if "key" in names:
+        settings["key"] = jax.random.key(0)
+    settings.update(kwargs)
+    return factory.fn(**settings)
 
 
 def initial_params(dtype: Any = jnp.float32) -> dict:
@@ -58,8 +64,26 @@ def grads_of(params: dict) -> dict:
     )
 
 
+def sum_of_squares(params: Any) -> jax.Array:
+    """A loss for any tree, for calls that only need some loss value."""
+    return sum(
+        jnp.sum(jnp.square(p.astype(jnp.float32))) for p in jax.tree.leaves(params)
+    )
+
+
+def extra_args(tx, params, grads, loss_fn=None) -> dict:
+    """What optimizers that need more than the gradient get (Polyak's step needs
+    the loss; L-BFGS's line search the loss function), for transforms whose
+    `update` accepts extra arguments. The others ignore them."""
+    update = inspect.signature(tx.update).parameters.values()
+    if not any(p.kind is p.VAR_KEYWORD for p in update):
+        return {}
+    loss_fn = loss_fn or loss
+    return {"value": loss_fn(params), "grad": grads, "value_fn": loss_fn}
+
+
 def step(tx, params, state, grads):
-    updates, state = tx.update(grads, state, params)
+    updates, state = tx.update(grads, state, params, **extra_args(tx, params, grads))
     return optax.apply_updates(params, updates), state
 
 
