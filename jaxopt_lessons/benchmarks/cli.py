@@ -41,6 +41,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-torch", action="store_true", help="skip torch.optim")
     p.add_argument("--no-sweep", action="store_true", help="skip the sweep benchmark")
+    p.add_argument(
+        "--traffic",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="compiled bytes of every optimizer against Optax (default: on, off with --quick)",
+    )
     p.add_argument("--no-plot", action="store_true", help="skip the PNG")
     return p
 
@@ -56,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     from jaxopt_lessons.benchmarks import core, report
 
     log = core.log_to_stderr
-    shapes = [s for s in args.shapes.split(",") if s]
+    shapes = [s for s in args.shapes.split(",") if s and s != "none"]
     bad = [s for s in shapes if s not in SHAPES]
     if bad:
         raise SystemExit(f"bench: unknown shape(s) {bad}; choose from {SHAPES}.")
@@ -122,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
         checks.update(core.check_same_numbers(cases))
         for case in cases:  # free this shape's buffers before the next one
             case.runner = None
+    traffic = None
+    if args.traffic if args.traffic is not None else not args.quick:
+        log("[traffic] compiled bytes of every optimizer, ours against Optax")
+        traffic = core.traffic_all(log)
     sweep = None
     if not args.no_sweep:
         from jaxopt_lessons.benchmarks.sweep_bench import run_sweep_bench
@@ -148,15 +158,17 @@ def main(argv: list[str] | None = None) -> int:
         f"{rounds} interleaved rounds x {steps} steps; foreign load (cores) "
         + ", ".join(f"{k}: {v:.2f}" for k, v in loads.items() if v is not None)
         + "\n\n"
-        + report.step_table(all_rows)
+        + (report.step_table(all_rows) if all_rows else "")
     )
+    if traffic:
+        text += "\n" + report.traffic_table(traffic)
     if sweep:
         text += "\n" + report.sweep_table(sweep)
     if checks:
         worst = max(checks.values())
         text += f"\nLargest |Δ params| after one step against Optax, all paths: {worst:.2g}\n"
     (out / "results.md").write_text(text)
-    if not args.no_plot:
+    if not args.no_plot and (all_rows or sweep):
         report.plot(out / "results.png", all_rows, sweep)
     print(text)
     log(

@@ -75,6 +75,25 @@ def sweep_table(sweep: dict) -> str:
     return head + "\n".join(lines) + "\n"
 
 
+def traffic_table(rows: list[dict]) -> str:
+    head = (
+        "Compiled bytes of one step (update + apply), every optimizer Optax also has, "
+        "on a 2^16 vector and a 64x32 matrix:\n\n"
+        "| optimizer | ours / Optax bytes | ours kernels | Optax kernels |\n"
+        "|---|---:|---:|---:|\n"
+    )
+    lines = []
+    for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['optimizer']} | not compiled: {r['error'][:60]} | | |")
+        else:
+            lines.append(
+                f"| {r['optimizer']} | {r['ratio']:.3f} | {r['ours_kernels']} | "
+                f"{r['optax_kernels']} |"
+            )
+    return head + "\n".join(lines) + "\n"
+
+
 def write_json(path: Path, payload: dict) -> None:
     path.write_text(json.dumps(payload, indent=1, default=str))
 
