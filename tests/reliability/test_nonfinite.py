@@ -97,21 +97,23 @@ def test_apply_if_finite_skips_poisoned_steps_exactly(factory, apply_if_finite_r
 
 @pytest.mark.parametrize("factory", training.OPTIMIZERS, ids=repr)
 def test_zero_nans_turns_nan_entries_into_zero_gradients(factory):
+    """Run op by op (four steps are cheaper than compiling each optimizer)."""
     tx = optax.chain(optax.zero_nans(), training.make(factory))
     plain = training.make(factory)
     params = ref_params = training.initial_params()
     state, ref_state = tx.init(params), plain.init(ref_params)
-    for t in range(STEPS // 2):
+    found = []
+    for t in range(4):
         grads = training.grads_of(params)
-        if t in (2, 3):
+        zeroed = grads
+        if t in (1, 2):
             grads = poison(grads, np.nan)
-            zeroed = jax.tree.map(lambda g: jnp.where(jnp.isnan(g), 0.0, g), grads)
-        else:
-            zeroed = grads
+            zeroed = poison(zeroed, 0.0)
         params, state = training.step(tx, params, state, grads)
         ref_params, ref_state = training.step(plain, ref_params, ref_state, zeroed)
-        assert all(bool(jnp.all(jnp.isfinite(p))) for p in jax.tree.leaves(params))
-        assert bool(jax.tree.leaves(state[0].found_nan)[0]) == (t in (2, 3))
+        found.append(state[0].found_nan)
+    assert [bool(f["w"]) for f in found] == [False, True, True, False]
+    assert all(bool(jnp.all(jnp.isfinite(p))) for p in jax.tree.leaves(params))
     training.assert_bitwise_equal(params, ref_params, "params")
     training.assert_bitwise_equal(state[1], ref_state, "state")
 

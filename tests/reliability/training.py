@@ -35,7 +35,6 @@ def initial_params(dtype: Any = jnp.float32) -> dict:
     return {
         "w": jnp.asarray([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], dtype),
         "b": jnp.asarray([1.0, -2.0, 0.5], dtype),
-        "s": jnp.asarray(3.0, dtype),
     }
 
 
@@ -43,7 +42,6 @@ def initial_params(dtype: Any = jnp.float32) -> dict:
 _CURVATURE = {
     "w": np.asarray([[10.0, 1.0, 0.1], [3.0, 0.3, 1.0]]),
     "b": np.asarray([2.0, 0.5, 5.0]),
-    "s": np.asarray(1.0),
 }
 
 
