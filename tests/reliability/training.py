@@ -32,15 +32,20 @@ def make(factory: rules.Factory, **kwargs: Any) -> optax.GradientTransformation:
 
 
 def initial_params(dtype: Any = jnp.float32) -> dict:
+    """Three parameters with shapes that split over 8 devices, each shape its own:
+    `w` is sharded by rows, `v` by columns and `b` is replicated in the
+    sharding check, which tells a state leaf's parameter by its shape."""
     return {
-        "w": jnp.asarray([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]], dtype),
+        "w": jnp.asarray(np.linspace(-2.0, 2.0, 32).reshape(8, 4), dtype),
+        "v": jnp.asarray(np.linspace(1.5, -1.0, 32).reshape(4, 8), dtype),
         "b": jnp.asarray([1.0, -2.0, 0.5], dtype),
     }
 
 
 # An ill-conditioned bowl: curvatures from 0.1 to 10 over the entries.
 _CURVATURE = {
-    "w": np.asarray([[10.0, 1.0, 0.1], [3.0, 0.3, 1.0]]),
+    "w": np.geomspace(0.1, 10.0, 32).reshape(8, 4),
+    "v": np.geomspace(10.0, 0.1, 32).reshape(4, 8),
     "b": np.asarray([2.0, 0.5, 5.0]),
 }
 
@@ -120,3 +125,13 @@ def step_all(txs: dict[str, optax.GradientTransformation], jit: bool = True):
         return new_params, new_states
 
     return jax.jit(run) if jit else run
+
+
+def numeric_leaves(tree: Any) -> list[np.ndarray]:
+    """Every leaf as a float64 NumPy array (PRNG keys as their key data)."""
+    out = []
+    for leaf in jax.tree.leaves(tree):
+        if jnp.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+            leaf = jax.random.key_data(leaf)
+        out.append(np.asarray(leaf, np.float64))
+    return out
