@@ -8,6 +8,7 @@ that `scale_by_adam`, `scale_by_rms` and `ema` all average the same way.
 from __future__ import annotations
 
 import functools
+import operator
 from typing import Any
 
 import jax
@@ -21,7 +22,12 @@ __all__ = [
     "ema_update",
     "ema_update_sq",
     "full_like",
+    "global_norm",
     "increment",
+    "reject_complex",
+    "safe_norm",
+    "safe_rms",
+    "sum_of_squares",
     "zeros_like",
 ]
 
@@ -98,3 +104,51 @@ def cast_like(tree: Any, reference: Any) -> Any:
     under `lax.scan` or `lax.cond`).
     """
     return jax.tree.map(lambda x, r: x.astype(r.dtype), tree, reference)
+
+
+def sum_of_squares(tree: Any) -> jax.Array:
+    """Σ |x|² over every entry of every leaf: one real scalar for the whole tree.
+
+    The leaves' sums are added in the tree's leaf order, as `optax.tree.norm`
+    does, so float32 results agree to the last bit or two.
+    """
+    sums = [jnp.sum(abs_sq(leaf)) for leaf in jax.tree.leaves(tree)]
+    return jnp.asarray(functools.reduce(operator.add, sums, 0))
+
+
+def global_norm(tree: Any) -> jax.Array:
+    """‖tree‖₂: the Euclidean norm of all leaves taken together as one vector."""
+    return jnp.sqrt(sum_of_squares(tree))
+
+
+def safe_norm(x: jax.Array, min_norm: Any) -> jax.Array:
+    """max(‖x‖₂, min_norm) for one array, with a finite derivative at x = 0.
+
+    The norm's derivative x/‖x‖ is 0/0 at x = 0, and `jnp.maximum` would still
+    differentiate that branch. Replacing x by ones where the floor wins keeps
+    the unused branch finite, which matters when one differentiates through
+    an update (meta-learning).
+    """
+    norm = jnp.linalg.norm(x, keepdims=True)
+    floored = norm <= min_norm
+    x = jnp.where(floored, jnp.ones_like(x), x)
+    norm = jnp.squeeze(norm)
+    return jnp.where(norm <= min_norm, min_norm, jnp.linalg.norm(x))
+
+
+def safe_rms(x: jax.Array, min_rms: Any) -> jax.Array:
+    """max(√mean|x|², min_rms) for one array, with a finite derivative at x = 0."""
+    rms = jnp.sqrt(jnp.mean(abs_sq(x)))
+    x = jnp.where(rms <= min_rms, jnp.ones_like(x), x)
+    return jnp.where(rms <= min_rms, min_rms, jnp.sqrt(jnp.mean(abs_sq(x))))
+
+
+def reject_complex(fn: str, params: Any) -> None:
+    """Raises TypeError when a rule that compares magnitudes meets complex leaves."""
+    for path, leaf in jax.tree_util.tree_flatten_with_path(params)[0]:
+        dtype = getattr(leaf, "dtype", None)
+        if dtype is not None and jnp.issubdtype(dtype, jnp.complexfloating):
+            raise TypeError(
+                f"{fn}: complex parameters are not supported, but "
+                f"params{jax.tree_util.keystr(path)} has dtype {jnp.dtype(dtype).name}."
+            )

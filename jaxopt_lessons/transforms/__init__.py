@@ -6,8 +6,14 @@
   `scale_by_rss`).
 - `adam`: both at once (`scale_by_adam`, `scale_by_amsgrad`, `scale_by_adamax`).
 - `weight_decay`: pull parameters towards zero (`add_decayed_weights`).
+- Adam's relatives: `radam`, `yogi`, `belief` (AdaBelief), `adan`, `novograd`.
+- Less memory: `factored` (Adafactor), `sm3`.
+- Signs: `sign`, `lion`, `rprop`.
+- Step sizes from elsewhere: `adadelta`, `polyak`, `trust_ratio` (LARS, LAMB).
+- Bounding and perturbing the step: `clipping`, `noise`, `optimistic`.
 """
 
+from jaxopt_lessons.transforms.adadelta import ScaleByAdaDeltaState, scale_by_adadelta
 from jaxopt_lessons.transforms.adam import (
     ScaleByAdamState,
     ScaleByAmsgradState,
@@ -15,7 +21,29 @@ from jaxopt_lessons.transforms.adam import (
     scale_by_adamax,
     scale_by_amsgrad,
 )
+from jaxopt_lessons.transforms.adan import ScaleByAdanState, scale_by_adan
+from jaxopt_lessons.transforms.belief import ScaleByBeliefState, scale_by_belief
+from jaxopt_lessons.transforms.clipping import (
+    adaptive_grad_clip,
+    clip,
+    clip_by_block_rms,
+    clip_by_global_norm,
+)
+from jaxopt_lessons.transforms.factored import (
+    FactoredState,
+    scale_by_factored_rms,
+    scale_by_param_block_rms,
+)
+from jaxopt_lessons.transforms.lion import ScaleByLionState, scale_by_lion
 from jaxopt_lessons.transforms.momentum import EmaState, TraceState, ema, trace
+from jaxopt_lessons.transforms.noise import AddNoiseState, add_noise
+from jaxopt_lessons.transforms.novograd import ScaleByNovogradState, scale_by_novograd
+from jaxopt_lessons.transforms.optimistic import (
+    ScaleByOptimisticGradientState,
+    scale_by_optimistic_gradient,
+)
+from jaxopt_lessons.transforms.polyak import scale_by_polyak
+from jaxopt_lessons.transforms.radam import scale_by_radam
 from jaxopt_lessons.transforms.rms import (
     ScaleByRmsState,
     ScaleByRmsWithCountState,
@@ -26,39 +54,74 @@ from jaxopt_lessons.transforms.rms import (
     scale_by_rss,
     scale_by_stddev,
 )
+from jaxopt_lessons.transforms.rprop import ScaleByRpropState, scale_by_rprop
 from jaxopt_lessons.transforms.scaling import (
     ScaleByScheduleState,
     scale,
     scale_by_learning_rate,
     scale_by_schedule,
 )
+from jaxopt_lessons.transforms.sign import scale_by_sign
+from jaxopt_lessons.transforms.sm3 import ScaleBySM3State, scale_by_sm3
+from jaxopt_lessons.transforms.trust_ratio import scale_by_trust_ratio
 from jaxopt_lessons.transforms.weight_decay import (
     AddDecayedWeightsState,
     add_decayed_weights,
 )
+from jaxopt_lessons.transforms.yogi import scale_by_yogi
 
 __all__ = [
     "AddDecayedWeightsState",
+    "AddNoiseState",
     "EmaState",
+    "FactoredState",
+    "ScaleByAdaDeltaState",
     "ScaleByAdamState",
+    "ScaleByAdanState",
     "ScaleByAmsgradState",
+    "ScaleByBeliefState",
+    "ScaleByLionState",
+    "ScaleByNovogradState",
+    "ScaleByOptimisticGradientState",
     "ScaleByRStdDevState",
     "ScaleByRStdDevWithCountState",
     "ScaleByRmsState",
     "ScaleByRmsWithCountState",
+    "ScaleByRpropState",
     "ScaleByRssState",
+    "ScaleBySM3State",
     "ScaleByScheduleState",
     "TraceState",
+    "adaptive_grad_clip",
     "add_decayed_weights",
+    "add_noise",
+    "clip",
+    "clip_by_block_rms",
+    "clip_by_global_norm",
     "ema",
     "scale",
+    "scale_by_adadelta",
     "scale_by_adam",
     "scale_by_adamax",
+    "scale_by_adan",
     "scale_by_amsgrad",
+    "scale_by_belief",
+    "scale_by_factored_rms",
     "scale_by_learning_rate",
+    "scale_by_lion",
+    "scale_by_novograd",
+    "scale_by_optimistic_gradient",
+    "scale_by_param_block_rms",
+    "scale_by_polyak",
+    "scale_by_radam",
     "scale_by_rms",
+    "scale_by_rprop",
     "scale_by_rss",
     "scale_by_schedule",
+    "scale_by_sign",
+    "scale_by_sm3",
     "scale_by_stddev",
+    "scale_by_trust_ratio",
+    "scale_by_yogi",
     "trace",
 ]

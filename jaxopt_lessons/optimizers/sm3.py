@@ -1,0 +1,33 @@
+"""SM3: memory-light Adagrad with momentum."""
+
+from __future__ import annotations
+
+import jax
+import optax
+
+from jaxopt_lessons import _checks
+from jaxopt_lessons.transforms.scaling import scale
+from jaxopt_lessons.transforms.sm3 import scale_by_sm3
+
+
+def sm3(
+    learning_rate: jax.typing.ArrayLike,
+    momentum: jax.typing.ArrayLike = 0.9,
+) -> optax.GradientTransformationExtraArgs:
+    """SM3: θ ← θ − η · m_t. The maths is in `scale_by_sm3`.
+
+    Same signature, defaults and state layout as `optax.sm3`: the learning
+    rate is a number (no schedules) and `momentum` is the block's `b1`.
+    Chain: `scale_by_sm3(momentum)` → `scale(-learning_rate)`.
+
+    Raises:
+        ValueError: an invalid hyperparameter.
+        TypeError: a schedule as `learning_rate`.
+    """
+    if _checks.is_schedule(learning_rate):
+        raise TypeError(
+            "sm3: `learning_rate` must be a number or an array (Optax's sm3 takes "
+            f"no schedules), got {learning_rate!r}."
+        )
+    _checks.check_learning_rate("sm3", "learning_rate", learning_rate)
+    return optax.chain(scale_by_sm3(momentum), scale(-learning_rate))

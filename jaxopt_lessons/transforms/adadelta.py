@@ -1,0 +1,86 @@
+"""Adadelta: a step size in the units of the parameters, from two running averages."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from jaxopt_lessons import _checks
+from jaxopt_lessons import tree as tm
+
+__all__ = ["ScaleByAdaDeltaState", "scale_by_adadelta"]
+
+
+class ScaleByAdaDeltaState(NamedTuple):
+    """State of `scale_by_adadelta`: running means of g² and of the step²."""
+
+    e_g: optax.Updates
+    e_x: optax.Updates
+
+
+def scale_by_adadelta(
+    rho: jax.typing.ArrayLike = 0.9,
+    eps: jax.typing.ArrayLike = 1e-6,
+) -> optax.GradientTransformation:
+    """Adadelta's step: g scaled by RMS(past steps) / RMS(gradients).
+
+    Lesson: RMSprop's g/√v is dimensionless, so η must carry the units of the
+    parameters and be tuned. Adadelta multiplies by the RMS of its own recent
+    steps instead, so the step has the parameters' units and needs no
+    learning rate; ε sets the size of the very first steps.
+
+    Update rule (ρ = `rho`, E[g²]_0 = E[Δ²]_0 = 0)::
+
+        E[g²]_t = ρ · E[g²]_{t-1} + (1 − ρ) · g_t²
+        Δ_t = √(E[Δ²]_{t-1} + ε) / √(E[g²]_t + ε) · g_t
+        E[Δ²]_t = ρ · E[Δ²]_{t-1} + (1 − ρ) · Δ_t²
+        u_t = Δ_t
+
+    The result points uphill, like a gradient: `adadelta` chains it with a
+    negative learning rate.
+
+    Args:
+        rho: ρ, in [0, 1).
+        eps: ε > 0 (with ε = 0 the first step is 0 and so is every later one).
+
+    Returns:
+        An `optax.GradientTransformation` whose state is a
+        `ScaleByAdaDeltaState`.
+
+    Raises:
+        ValueError: `rho` outside [0, 1); `eps` not positive and finite.
+
+    References:
+        Zeiler, "ADADELTA: An Adaptive Learning Rate Method",
+        arXiv:1212.5701, 2012, Algorithm 1.
+    """
+    fn = "scale_by_adadelta"
+    _checks.check_interval(fn, "rho", rho, 0.0, 1.0)
+    _checks.check_positive(fn, "eps", eps)
+
+    def init_fn(params):
+        _checks.check_float_params(fn, params)
+        return ScaleByAdaDeltaState(
+            e_g=tm.zeros_like(params), e_x=tm.zeros_like(params)
+        )
+
+    def update_fn(updates, state, params=None):
+        del params
+        _checks.check_tree_matches(fn, updates, state.e_g)
+        e_g = tm.ema_update_sq(updates, state.e_g, rho)
+        steps = jax.tree.map(
+            lambda g, eg, ex: (jnp.sqrt(ex + eps) / jnp.sqrt(eg + eps)) * g,
+            updates,
+            e_g,
+            state.e_x,
+        )
+        e_x = tm.ema_update_sq(steps, state.e_x, rho)
+        state = ScaleByAdaDeltaState(
+            e_g=tm.cast_like(e_g, state.e_g), e_x=tm.cast_like(e_x, state.e_x)
+        )
+        return steps, state
+
+    return optax.GradientTransformation(init_fn, update_fn)

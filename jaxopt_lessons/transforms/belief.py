@@ -1,0 +1,104 @@
+"""AdaBelief: Adam scaled by how far the gradient strays from its prediction."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from jaxopt_lessons import _checks
+from jaxopt_lessons import tree as tm
+from jaxopt_lessons.transforms.adam import _check_adam_args
+
+__all__ = ["ScaleByBeliefState", "scale_by_belief"]
+
+
+class ScaleByBeliefState(NamedTuple):
+    """State of `scale_by_belief`: step count, first moment, belief s (in `nu`)."""
+
+    count: jax.Array  # int32 scalar
+    mu: optax.Updates
+    nu: optax.Updates
+
+
+def scale_by_belief(
+    b1: jax.typing.ArrayLike = 0.9,
+    b2: jax.typing.ArrayLike = 0.999,
+    eps: jax.typing.ArrayLike = 1e-16,
+    eps_root: jax.typing.ArrayLike = 1e-16,
+    *,
+    nesterov: bool = False,
+) -> optax.GradientTransformation:
+    """AdaBelief's direction: momentum over the spread of g around that momentum.
+
+    Lesson: Adam divides by the gradient's size; AdaBelief divides by how much
+    the gradient disagrees with the momentum m (its "belief"). Where the
+    gradient is large but steady, as on the walls of a straight valley, the
+    disagreement is small and the step stays large; where it jumps around,
+    the step shrinks.
+
+    Update rule (t from 1, m_0 = s_0 = 0)::
+
+        m_t = β₁ · m_{t-1} + (1 − β₁) · g_t
+        s_t = β₂ · s_{t-1} + (1 − β₂) · |g_t − m_t|² + ε_root
+        m̂_t = m_t / (1 − β₁ᵗ)   (or NAdam's look-ahead form, nesterov=True)
+        ŝ_t = s_t / (1 − β₂ᵗ)
+        u_t = m̂_t / (√ŝ_t + ε)
+
+    Args:
+        b1: β₁, in [0, 1).
+        b2: β₂, in [0, 1).
+        eps: ε >= 0, outside the root.
+        eps_root: ε_root >= 0, added to s_t at every step (and kept there).
+        nesterov: use NAdam's look-ahead form of m̂ (see `scale_by_adam`).
+
+    Returns:
+        An `optax.GradientTransformation` whose state is a `ScaleByBeliefState`.
+
+    Raises:
+        ValueError: a decay outside [0, 1); negative `eps` or `eps_root`, or
+            both 0.
+        TypeError: `nesterov` not a bool.
+
+    References:
+        Zhuang et al., "AdaBelief Optimizer: Adapting Stepsizes by the Belief
+        in Observed Gradients", NeurIPS 2020, Algorithm 2.
+    """
+    fn = "scale_by_belief"
+    _check_adam_args(fn, b1, b2, eps, eps_root)
+    _checks.check_bool(fn, "nesterov", nesterov)
+
+    def init_fn(params):
+        _checks.check_float_params(fn, params)
+        return ScaleByBeliefState(
+            count=jnp.zeros([], jnp.int32),
+            mu=tm.zeros_like(params),
+            nu=tm.zeros_like(params),
+        )
+
+    def update_fn(updates, state, params=None):
+        del params
+        _checks.check_tree_matches(fn, updates, state.mu)
+        mu = tm.ema_update(updates, state.mu, b1)
+        surprise = jax.tree.map(lambda g, m: g - m, updates, mu)
+        nu = tm.ema_update_sq(surprise, state.nu, b2)
+        nu = jax.tree.map(lambda s: s + eps_root, nu)
+        count = tm.increment(state.count)
+        if nesterov:
+            mu_hat = jax.tree.map(
+                lambda m, g: b1 * m + (1 - b1) * g,
+                tm.bias_correction(mu, b1, tm.increment(count)),
+                tm.bias_correction(updates, b1, count),
+            )
+        else:
+            mu_hat = tm.bias_correction(mu, b1, count)
+        nu_hat = tm.bias_correction(nu, b2, count)
+        updates = jax.tree.map(lambda m, s: m / (jnp.sqrt(s) + eps), mu_hat, nu_hat)
+        state = ScaleByBeliefState(
+            count=count, mu=tm.cast_like(mu, state.mu), nu=tm.cast_like(nu, state.nu)
+        )
+        return updates, state
+
+    return optax.GradientTransformation(init_fn, update_fn)
