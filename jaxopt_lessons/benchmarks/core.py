@@ -438,6 +438,17 @@ def summarize(cases: list[Case]) -> list[dict]:
                 row["compile_ratio"] = case.stats["compile_s"] / ref.stats["compile_s"]
             if case.stats.get("hlo_bytes") and ref.stats.get("hlo_bytes"):
                 row["traffic_ratio"] = case.stats["hlo_bytes"] / ref.stats["hlo_bytes"]
+        per_leaf = by_key.get((case.shape, case.optimizer, "ours"))
+        if case.impl == "ours grouped" and per_leaf is not None and per_leaf.times:
+            if case.times:
+                per_round = [
+                    a / b for a, b in zip(case.round_medians, per_leaf.round_medians)
+                ]
+                row["vs_per_leaf"] = statistics.median(case.times) / statistics.median(
+                    per_leaf.times
+                )
+                row["vs_per_leaf_min"] = min(per_round)
+                row["vs_per_leaf_max"] = max(per_round)
         rows.append(row)
     return rows
 

@@ -47,6 +47,8 @@ def step_table(rows: list[dict]) -> str:
         )
         ref = f" vs {r['reference']}" if r.get("reference") else ""
         ratio = _ratio(r, "time_ratio") + ref if "time_ratio" in r else "–"
+        if "vs_per_leaf" in r:
+            ratio += f"; {_ratio(r, 'vs_per_leaf')} vs ours"
         extra = r.get("extra_memory_bytes")
         extra = "–" if extra is None else f"{extra / 2**20:.1f}"
         lines.append(
