@@ -480,6 +480,20 @@ def log_to_stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _instructions(hlo_text: str) -> list[str]:
+    """The compiled module's instructions, without names or source locations.
+
+    Two programs with equal lists do the same work in the same kernels, so
+    any difference in their measured time is noise.
+    """
+    import re
+
+    text = re.sub(r", metadata=\{[^}]*\}", "", hlo_text)
+    text = re.sub(r"%[\w.\-]+", "%_", text)
+    lines = [line.strip() for line in text.splitlines()]
+    return sorted(line for line in lines if line.startswith(("%", "ROOT")))
+
+
 def traffic_all(log: Callable[[str], None]) -> list[dict]:
     """Compiled bytes of one step, ours against Optax, for every optimizer both have.
 
@@ -496,9 +510,12 @@ def traffic_all(log: Callable[[str], None]) -> list[dict]:
         cost = compiled.cost_analysis()
         if isinstance(cost, list):
             cost = cost[0] if cost else {}
-        return float(
-            cost.get("bytes accessed", float("nan"))
-        ), compiled.as_text().count(" fusion(")
+        text = compiled.as_text()
+        return (
+            float(cost.get("bytes accessed", float("nan"))),
+            text.count(" fusion("),
+            _instructions(text),
+        )
 
     rows = []
     for name in jol.OPTIMIZERS:
@@ -518,6 +535,7 @@ def traffic_all(log: Callable[[str], None]) -> list[dict]:
                 "ratio": ours[0] / theirs[0],
                 "ours_kernels": ours[1],
                 "optax_kernels": theirs[1],
+                "same_program": ours[2] == theirs[2],
             }
         )
         log(f"  traffic {name}: {ours[0] / theirs[0]:.3f} of Optax's bytes")

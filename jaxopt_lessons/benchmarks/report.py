@@ -81,17 +81,19 @@ def traffic_table(rows: list[dict]) -> str:
     head = (
         "Compiled bytes of one step (update + apply), every optimizer Optax also has, "
         "on a 2^16 vector and a 64x32 matrix:\n\n"
-        "| optimizer | ours / Optax bytes | ours kernels | Optax kernels |\n"
-        "|---|---:|---:|---:|\n"
+        "| optimizer | ours / Optax bytes | ours kernels | Optax kernels | same program |\n"
+        "|---|---:|---:|---:|---|\n"
     )
     lines = []
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['optimizer']} | not compiled: {r['error'][:60]} | | |")
+            lines.append(
+                f"| {r['optimizer']} | not compiled: {r['error'][:60]} | | | |"
+            )
         else:
             lines.append(
                 f"| {r['optimizer']} | {r['ratio']:.3f} | {r['ours_kernels']} | "
-                f"{r['optax_kernels']} |"
+                f"{r['optax_kernels']} | {'yes' if r['same_program'] else 'no'} |"
             )
     return head + "\n".join(lines) + "\n"
 
