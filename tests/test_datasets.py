@@ -1,0 +1,111 @@
+"""The bundled data sets: shapes, determinism, stratification, standardisation."""
+
+import jax
+import numpy as np
+import pytest
+
+from jaxopt_lessons.problems import datasets
+
+
+def _arrays(d):
+    return [np.asarray(a) for a in (d.x_train, d.y_train, d.x_test, d.y_test)]
+
+
+@pytest.mark.parametrize(
+    "load, n, d, classes",
+    [
+        (lambda s: datasets.load_digits(s), 1797, 64, 10),
+        (lambda s: datasets.load_breast_cancer(False, s), 569, 30, 2),
+        (lambda s: datasets.load_diabetes(s), 442, 10, 0),
+        (lambda s: datasets.make_circles(s), 600, 2, 2),
+    ],
+    ids=["digits", "breast_cancer", "diabetes", "circles"],
+)
+def test_shapes_determinism_and_splits(load, n, d, classes):
+    a, b, other = load(0), load(0), load(1)
+    x_tr, y_tr, x_te, y_te = _arrays(a)
+    assert x_tr.shape[0] + x_te.shape[0] == n
+    assert x_tr.shape[1] == x_te.shape[1] == d == a.n_features
+    assert x_tr.dtype == np.float32
+    assert a.n_classes == classes
+    if classes:
+        assert y_tr.dtype == np.int32
+        assert set(np.unique(y_tr)) == set(range(classes))
+        # Stratified: class shares in train and test agree within one sample.
+        share_tr = np.bincount(y_tr, minlength=classes) / len(y_tr)
+        share_te = np.bincount(y_te, minlength=classes) / len(y_te)
+        np.testing.assert_allclose(share_tr, share_te, atol=1.5 / len(y_te) + 0.01)
+    for u, v in zip(_arrays(a), _arrays(b), strict=True):
+        np.testing.assert_array_equal(u, v)
+    assert not np.array_equal(np.asarray(other.x_test), x_te)
+    # No sample in both parts.
+    train_rows = {r.tobytes() for r in x_tr}
+    overlap = sum(r.tobytes() in train_rows for r in x_te)
+    assert overlap <= (5 if d == 64 else 0)  # digits has a few duplicate images
+
+
+def test_digits_scaling_and_subset():
+    full = datasets.load_digits(0)
+    assert float(full.x_train.min()) == 0.0 and float(full.x_train.max()) == 1.0
+    assert full.x_train.shape[0] == 1347 and full.x_val.shape[0] == 0
+    small = datasets.load_digits(0, n_train=300)
+    assert small.x_train.shape[0] == 300
+    assert small.x_val.shape[0] == 1347 - 300
+    np.testing.assert_array_equal(small.x_test, full.x_test)  # same test part
+    assert set(np.unique(np.asarray(small.y_train))) == set(range(10))
+
+
+def test_breast_cancer_raw_and_standardized():
+    raw = datasets.load_breast_cancer(standardize=False, seed=0)
+    means = np.abs(np.asarray(raw.x_train)).mean(0)
+    assert means.max() / means.min() > 1e4  # badly scaled, as the lesson needs
+    std = datasets.load_breast_cancer(standardize=True, seed=0)
+    x = np.asarray(std.x_train)
+    np.testing.assert_allclose(x.mean(0), 0, atol=1e-5)
+    np.testing.assert_allclose(x.std(0), 1, atol=1e-4)
+    np.testing.assert_array_equal(raw.y_test, std.y_test)
+
+
+def test_diabetes_standardized_features_raw_target():
+    d = datasets.load_diabetes(0)
+    x = np.asarray(d.x_train)
+    np.testing.assert_allclose(x.mean(0), 0, atol=1e-5)
+    np.testing.assert_allclose(x.std(0), 1, atol=1e-4)
+    assert d.y_train.dtype == np.float32 and float(d.y_train.max()) > 100
+
+
+def test_circles_not_linearly_separable():
+    from sklearn.linear_model import LogisticRegression
+
+    d = datasets.make_circles(0)
+    clf = LogisticRegression().fit(np.asarray(d.x_train), np.asarray(d.y_train))
+    assert clf.score(np.asarray(d.x_test), np.asarray(d.y_test)) < 0.7
+
+
+def test_dataset_is_a_pytree():
+    d = datasets.make_circles(0, n=40)
+    leaves, treedef = jax.tree.flatten(d)
+    assert len(leaves) == 6
+    again = jax.tree.unflatten(treedef, leaves)
+    assert again.name == "circles" and again.n_classes == 2
+    total = jax.jit(lambda ds: ds.x_train.sum() + ds.x_test.sum())(d)
+    np.testing.assert_allclose(
+        total, np.asarray(d.x_train).sum() + np.asarray(d.x_test).sum(), rtol=1e-5
+    )
+
+
+@pytest.mark.parametrize(
+    "call, error, text",
+    [
+        (lambda: datasets.load_digits(-1), ValueError, "`seed` must be >= 0, got -1"),
+        (lambda: datasets.load_digits(0.5), TypeError, "`seed` must be an int"),
+        (lambda: datasets.load_digits(0, n_train=5), ValueError, "`n_train` must be"),
+        (lambda: datasets.load_digits(0, n_train=2.0), TypeError, "`n_train` must"),
+        (lambda: datasets.load_breast_cancer("yes"), TypeError, "`standardize` must"),
+        (lambda: datasets.make_circles(0, n=3), ValueError, "`n` must be >= 20"),
+        (lambda: datasets.load_diabetes(True), TypeError, "load_diabetes: `seed`"),
+    ],
+)
+def test_invalid_input(call, error, text):
+    with pytest.raises(error, match=text.replace("(", r"\(")):
+        call()
