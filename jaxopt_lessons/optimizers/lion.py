@@ -21,7 +21,9 @@ def lion(
     weight_decay: optax.ScalarOrSchedule = 1e-3,
     mask: Any | None = None,
 ) -> optax.GradientTransformationExtraArgs:
-    """Lion: θ ← θ − η · (sign(β₁ · m + (1 − β₁) · g) + λ · θ). Maths in `scale_by_lion`.
+    """Lion: θ ← θ − η · (sign(β₁ · m + (1 − β₁) · g) + λ · θ).
+
+    The maths is in `scale_by_lion`.
 
     Every coordinate moves by exactly η per step (plus decay), so Lion's
     learning rate is usually 3-10 times smaller than AdamW's, and its weight

@@ -104,7 +104,7 @@ def _fromage_shrink(learning_rate) -> optax.GradientTransformation:
             return AddDecayedWeightsState(count=jnp.zeros([], jnp.int32))
         return optax.EmptyState()
 
-    def update_fn(updates, state, params):
+    def update_fn(updates, state, params=None):
         if params is None:
             raise ValueError("fromage: `update` needs the current `params`; got None.")
         if scheduled:

@@ -201,7 +201,7 @@ def adaptive_grad_clip(
         clipped = u * (cap / jnp.maximum(u_norm, 1e-6))
         return jnp.where(u_norm < cap, u, clipped)
 
-    def update_fn(updates, state, params):
+    def update_fn(updates, state, params=None):
         if params is None:
             raise ValueError(f"{fn}: `update` needs the current `params`; got None.")
         _checks.check_tree_matches(fn, updates, params)

@@ -154,7 +154,7 @@ def scale_by_factored_rms(
 
         return _split(jnp.zeros([], jnp.int32), jax.tree.map(one, params))
 
-    def update_fn(updates, state, params):
+    def update_fn(updates, state, params=None):
         if params is None:
             raise ValueError(f"{fn}: `update` needs the current `params`; got None.")
         _checks.check_tree_matches(fn, updates, params)
@@ -234,7 +234,7 @@ def scale_by_param_block_rms(
     fn = "scale_by_param_block_rms"
     _checks.check_non_negative(fn, "min_scale", min_scale)
 
-    def update_fn(updates, state, params):
+    def update_fn(updates, state, params=None):
         if params is None:
             raise ValueError(f"{fn}: `update` needs the current `params`; got None.")
         _checks.check_tree_matches(fn, updates, params)

@@ -82,7 +82,7 @@ def scale_by_novograd(
             nu=jax.tree.map(lambda p: jnp.zeros([], p.dtype), params),
         )
 
-    def update_fn(updates, state, params):
+    def update_fn(updates, state, params=None):
         if params is None:
             raise ValueError(f"{fn}: `update` needs the current `params`; got None.")
         _checks.check_tree_matches(fn, updates, state.mu)

@@ -65,7 +65,7 @@ def scale_by_trust_ratio(
         degenerate = jnp.logical_or(p_norm == 0.0, u_norm == 0.0)
         return u * jnp.where(degenerate, jnp.array(1.0, p.dtype), ratio)
 
-    def update_fn(updates, state, params):
+    def update_fn(updates, state, params=None):
         if params is None:
             raise ValueError(f"{fn}: `update` needs the current `params`; got None.")
         _checks.check_tree_matches(fn, updates, params)
