@@ -71,6 +71,6 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(
             "reliability: fuzzed {} factories; tried {} invalid and {} valid "
             "hyperparameter values".format(
-                rules.TRIED["factories"], rules.TRIED["invalid"], rules.TRIED["valid"]
+                len(rules.FUZZED), rules.TRIED["invalid"], rules.TRIED["valid"]
             )
         )

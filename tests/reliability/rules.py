@@ -44,6 +44,7 @@ import jaxopt_lessons as jol
 
 #: How many values each kind of check tried, for the closing summary.
 TRIED: collections.Counter = collections.Counter()
+FUZZED: set[str] = set()
 
 
 # ----------------------------------------------------------------------------

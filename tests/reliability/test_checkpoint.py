@@ -17,55 +17,36 @@ import pytest
 from jaxopt_lessons import checkpoint as ckpt
 from tests.reliability import rules, training
 
-BEFORE, AFTER = 4, 4
-
-
-def _train(step, params, states, steps):
-    for _ in range(steps):
-        params, states = step(params, states)
-    return params, states
+# Before the checkpoint: clean steps, a NaN (zeroed) and an inf (skipped), so
+# that every counter of the guards is part of the saved state too.
+BEFORE = [(0.0, False), (np.inf, True), (0.0, False), (np.nan, True), (0.0, False)]
+AFTER = [(0.0, False)] * 3
 
 
 def _template(tx):
     """What a new process would build before restoring: fresh params and state."""
     params = jax.tree.map(jnp.zeros_like, training.initial_params())
-    return {"params": params, "opt_state": tx.init(params)}
-
-
-def _eager_steps(txs):
-    """One step of every optimizer, run op by op: the programs JAX compiles for
-    single operations are shared by all optimizers (and by the other test
-    files), which on two cores is cheaper than compiling each update."""
-
-    def step(params, states):
-        new = {
-            n: training.step(tx, params[n], states[n], training.grads_of(params[n]))
-            for n, tx in txs.items()
-        }
-        return {n: v[0] for n, v in new.items()}, {n: v[1] for n, v in new.items()}
-
-    return step
+    return jax.device_put(
+        {"params": params, "opt_state": tx.init(params)}, jax.devices()[0]
+    )
 
 
 @pytest.fixture(scope="module")
 def runs():
-    """Every optimizer: its transform, the params and state after BEFORE steps,
-    and after BEFORE + AFTER steps, with the step of all of them."""
-    txs = {f.id: training.make(f) for f in training.OPTIMIZERS}
-    step = _eager_steps(txs)
-    params = {name: training.initial_params() for name in txs}
-    states = {name: tx.init(params[name]) for name, tx in txs.items()}
-    middle = _train(step, params, states, BEFORE)
-    end = _train(step, *middle, AFTER)
-    return txs, step, middle, end
+    """Every optimizer (protected, as in test_nonfinite.py): the transforms,
+    the compiled step, the params and states at the checkpoint and at the end."""
+    txs, step_all = training.every_optimizer()
+    middle = training.run(step_all, *training.start(txs), BEFORE)[:2]
+    end = training.run(step_all, *middle, AFTER)[:2]
+    return txs, step_all, middle, end
 
 
 def _resume(runs, restored):
     """Continues every optimizer from restored checkpoints `{name: tree}`."""
-    txs, step, _, _ = runs
+    txs, step_all, _, _ = runs
     params = {name: restored[name]["params"] for name in txs}
     states = {name: restored[name]["opt_state"] for name in txs}
-    return _train(step, params, states, AFTER)
+    return training.run(step_all, params, states, AFTER)[:2]
 
 
 def _saved(runs):

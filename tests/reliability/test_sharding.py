@@ -19,28 +19,24 @@ from tests.reliability import training
 
 
 @pytest.fixture(scope="module")
-def sharded(sharding_check):
-    """(report, results): the subprocess's report and its results after one step."""
-    report, npz = sharding_check
-    like = {}
-    for factory in training.OPTIMIZERS:
-        if report["optimizers"].get(factory.id, {}).get("errors") == []:
-            tx = training.make(factory)
-            params = training.initial_params()
-            like[factory.id] = {"params": params, "opt_state": tx.init(params)}
-    return report, checkpoint.restore_npz(npz, like)
+def unsharded():
+    """One step of every optimizer on one device: the program the other test
+    files compiled, from the same start."""
+    txs, step_all = training.every_optimizer()
+    params, states, _ = training.run(step_all, *training.start(txs), [(0.0, False)])
+    return {name: {"params": params[name], "opt_state": states[name]} for name in txs}
 
 
 @pytest.fixture(scope="module")
-def unsharded():
-    """One step of every optimizer on one device, op by op."""
-    out = {}
-    for factory in training.OPTIMIZERS:
-        tx = training.make(factory)
-        params = training.initial_params()
-        new = training.step(tx, params, tx.init(params), training.grads_of(params))
-        out[factory.id] = {"params": new[0], "opt_state": new[1]}
-    return out
+def sharded(sharding_check, unsharded):
+    """(report, results): the subprocess's report and its results after one step."""
+    report, npz = sharding_check
+    like = {
+        name: tree
+        for name, tree in unsharded.items()
+        if report["optimizers"].get(name, {}).get("errors") == []
+    }
+    return report, checkpoint.restore_npz(npz, like)
 
 
 def test_the_check_saw_8_devices_and_every_optimizer(sharded):
