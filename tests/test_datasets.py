@@ -1,6 +1,7 @@
 """The bundled data sets: shapes, determinism, stratification, standardisation."""
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -109,3 +110,81 @@ def test_dataset_is_a_pytree():
 def test_invalid_input(call, error, text):
     with pytest.raises(error, match=text.replace("(", r"\(")):
         call()
+
+
+# The small MLP that the digits and circles lessons train.
+
+
+def test_mlp_shapes_init_scale_and_accuracy():
+    from jaxopt_lessons.problems import mlp
+
+    params = mlp.init(jax.random.PRNGKey(0), (64, 128, 10))
+    assert [p["w"].shape for p in params] == [(64, 128), (128, 10)]
+    assert mlp.n_params(params) == 64 * 128 + 128 + 128 * 10 + 10
+    np.testing.assert_allclose(np.std(params[0]["w"]), np.sqrt(2 / 64), rtol=0.05)
+    x = np.asarray(jax.random.normal(jax.random.PRNGKey(1), (32, 64)))
+    y = jnp.argmax(jax.jit(mlp.apply)(params, x), axis=-1)
+    assert float(jax.jit(mlp.accuracy)(params, x, y)) == 1.0
+    # Slope 1 removes the nonlinearity: the net is one linear map.
+    lin = jax.jit(mlp.apply)(params, x, 1.0)
+    w0, w1 = (np.asarray(p["w"], np.float64) for p in params)
+    np.testing.assert_allclose(lin, x @ w0 @ w1, rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match="mlp.init: `sizes` must"):
+        mlp.init(jax.random.PRNGKey(0), (64,))
+
+
+@jax.jit
+def _all_gradients(params, x, y, slope):
+    from jaxopt_lessons.problems import mlp
+
+    return {
+        "ours": mlp.backprop(params, x, y, slope),
+        "ref": jax.value_and_grad(mlp.loss)(params, x, y, slope),
+        "flipped": mlp.backprop(params, x, y, slope, sign=-1.0)[1],
+        "slip": mlp.backprop(params, x, y, slope, first_layer_sign=-1.0)[1],
+        "forgot": mlp.backprop(params, x, y, slope, relu_derivative=0.0)[1],
+    }
+
+
+@pytest.mark.parametrize("slope", [0.0, 0.3])
+def test_mlp_backprop_equals_jax_grad_and_bugs_differ(slope):
+    from jaxopt_lessons.problems import mlp
+
+    params = mlp.init(jax.random.PRNGKey(0), (5, 7, 6, 3))
+    x = jax.random.normal(jax.random.PRNGKey(1), (16, 5))
+    y = jax.random.randint(jax.random.PRNGKey(2), (16,), 0, 3)
+    out = _all_gradients(params, x, y, slope)
+    (value, grads), (ref_value, ref) = out["ours"], out["ref"]
+    np.testing.assert_allclose(value, ref_value, rtol=1e-6)
+    for g, r in zip(jax.tree.leaves(grads), jax.tree.leaves(ref), strict=True):
+        np.testing.assert_allclose(g, r, rtol=1e-4, atol=1e-6)
+    for g, r in zip(jax.tree.leaves(out["flipped"]), jax.tree.leaves(ref), strict=True):
+        np.testing.assert_allclose(g, -r, rtol=1e-4, atol=1e-6)
+    slip, forgot = out["slip"], out["forgot"]
+    np.testing.assert_allclose(slip[0]["w"], -ref[0]["w"], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(slip[2]["w"], ref[2]["w"], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(forgot[2]["w"], ref[2]["w"], rtol=1e-4, atol=1e-6)
+    assert not np.allclose(forgot[0]["w"], ref[0]["w"], rtol=1e-2)
+
+
+def test_mlp_fit_same_batches_for_every_optimizer():
+    import optax
+
+    from jaxopt_lessons.problems import mlp
+
+    d = datasets.make_circles(0, n=200)
+    params = mlp.init(jax.random.PRNGKey(0), (2, 16, 2))
+    key = jax.random.PRNGKey(3)
+
+    @jax.jit
+    def both(params, x, y, key):
+        _, trained = mlp.fit(optax.adam(1e-2), params, x, y, key, 200, 32)
+        _, frozen = mlp.fit(optax.sgd(0.0), params, x, y, key, 200, 32)
+        idx = jax.random.randint(key, (200, 32), 0, x.shape[0])
+        return trained, frozen, mlp.loss(params, x[idx[7]], y[idx[7]])
+
+    losses, zero, loss7 = both(params, d.x_train, d.y_train, key)
+    assert losses.shape == (200,)
+    assert float(losses[-20:].mean()) < 0.5 * float(losses[:5].mean())
+    # lr 0: the losses are those of the initial params on the same batches.
+    np.testing.assert_allclose(zero[7], loss7, rtol=1e-5)
