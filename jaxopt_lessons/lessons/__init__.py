@@ -1,1 +1,53 @@
-"""The lesson's claims, each measured by a function that returns numbers."""
+"""The lesson's claims, each measured by a module that returns numbers.
+
+Every claim lives in ``jaxopt_lessons/lessons/<claim_id>.py`` and offers
+``CLAIM_ID``, ``CLAIM`` (the claim in one sentence), ``run(*, quick=False,
+seed=0) -> Result`` (a frozen dataclass with ``holds``, ``measured`` and
+``numbers()``) and ``plot(result, out_dir) -> list[Path]``.
+
+`CLAIM_IDS` lists them in the lesson's order; `get(claim_id)` imports one
+module on demand, so ``import jaxopt_lessons.lessons`` stays light.
+
+- ``ravine``: SGD zig-zags in a ravine and needs about κ steps; heavy-ball
+  momentum about √κ.
+- ``noise``: what momentum does (and does not do) about minibatch noise.
+- ``scales``: per-coordinate scaling (RMSprop, Adam) against uneven gradient
+  scales, and where it stops helping.
+- ``lr_sensitivity``: how wide the range of good learning rates is, per
+  optimizer, on a digits MLP.
+- ``tradeoff``: where the solution depends on the optimizer (implicit bias),
+  and whether Adam and SGD+momentum generalise differently on digits.
+- ``wrong_gradients``: no optimizer rescues wrong gradients or a broken model.
+- ``knowledge_check``: the lesson's three quiz questions, each option checked
+  against measured evidence.
+"""
+
+from __future__ import annotations
+
+import importlib
+import types
+
+__all__ = ["CLAIM_IDS", "get"]
+
+CLAIM_IDS: tuple[str, ...] = (
+    "ravine",
+    "noise",
+    "scales",
+    "lr_sensitivity",
+    "tradeoff",
+    "wrong_gradients",
+    "knowledge_check",
+)
+
+
+def get(claim_id: str) -> types.ModuleType:
+    """The module of one claim, imported on first use.
+
+    Raises:
+        ValueError: `claim_id` is not one of `CLAIM_IDS`.
+    """
+    if claim_id not in CLAIM_IDS:
+        raise ValueError(
+            f"lessons.get: `claim_id` must be one of {CLAIM_IDS}, got {claim_id!r}."
+        )
+    return importlib.import_module(f"jaxopt_lessons.lessons.{claim_id}")
