@@ -10,7 +10,7 @@ import pytest
 
 import jaxopt_lessons as jol
 from jaxopt_lessons import training
-from jaxopt_lessons.grouped import group
+from jaxopt_lessons.grouped import group, grouped
 from tests import helpers
 
 
@@ -46,12 +46,12 @@ def _close(a, b):
         np.testing.assert_allclose(u, v, rtol=helpers.F32.rtol, atol=helpers.F32.atol)
 
 
-@pytest.mark.parametrize("grouped", [False, True], ids=["per-leaf", "grouped"])
-def test_train_step_matches_a_hand_written_loop(grouped):
+@pytest.mark.parametrize("use_groups", [False, True], ids=["per-leaf", "grouped"])
+def test_train_step_matches_a_hand_written_loop(use_groups):
     params, loss_fn, x, y = _problem()
     ref_params, ref_losses = _reference(params, loss_fn, x, y, 5)
     tx = jol.adam(1e-2)
-    if grouped:
+    if use_groups:
         params, tx = group(params), grouped(tx)
     step = training.make_train_step(loss_fn, tx)
     state = tx.init(params)
@@ -62,7 +62,7 @@ def test_train_step_matches_a_hand_written_loop(grouped):
         assert old.is_deleted()  # the params were donated
         losses.append(float(loss))
     np.testing.assert_allclose(losses, ref_losses, rtol=1e-5)
-    _close(params.ungroup() if grouped else params, ref_params)
+    _close(params.ungroup() if use_groups else params, ref_params)
 
 
 def test_train_step_with_aux_and_without_donation_or_jit():

@@ -35,6 +35,8 @@ def test_bench_quick_writes_table_json_and_plot(tmp_path, tiny_shapes, capsys):
         "--warmup-ms",
         "0",
         "--no-sweep",
+        "--shapes",
+        "large,many",
     ]
     assert cli.main(argv) == 0
     table = capsys.readouterr().out
@@ -42,7 +44,7 @@ def test_bench_quick_writes_table_json_and_plot(tmp_path, tiny_shapes, capsys):
     result = json.loads((tmp_path / "results.json").read_text())
     assert (tmp_path / "results.png").stat().st_size > 10_000
     rows = {(r["shape"], r["optimizer"], r["impl"]): r for r in result["rows"]}
-    for shape in ("large", "transformer", "many"):
+    for shape in ("large", "many"):
         for opt in ("adam",):
             ours = rows[(shape, opt, "ours")]
             assert ours["reference"] == "optax" and ours["time_ratio"] > 0
