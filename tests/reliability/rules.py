@@ -388,7 +388,8 @@ RULES: dict[str, Rule] = {
         required=1.0,
     ),
     # Options that change the program: Python bools.
-    "nesterov": dataclasses.replace(FLAG, needs={"momentum": 0.9}),
+    # Nesterov's look-ahead needs a momentum (torch: and no dampening).
+    "nesterov": dataclasses.replace(FLAG, needs={"momentum": 0.9, "dampening": 0.0}),
     "debias": FLAG,
     "centered": FLAG,
     "eps_in_sqrt": FLAG,
@@ -411,7 +412,7 @@ RULES: dict[str, Rule] = {
     ),
     # Randomness: a key or a seed (what else is refused is not fixed here).
     "key": Rule(valid=st.sampled_from([None, 0, 3])),
-    "seed": Rule(valid=st.sampled_from([None, 0, 3])),
+    "seed": Rule(valid=st.sampled_from([None, 0, 3]), needs={"key": None}),
     # Which axes a per-unit norm runs over; None and -1 fit every parameter.
     "axis": Rule(valid=st.sampled_from([None, -1])),
     # Dtypes of the state.
@@ -544,6 +545,24 @@ def call_with(factory: Factory, name: str, value: Any) -> dict[str, Any]:
         {k: v for k, v in rule_for(factory, name).needs.items() if k in names}
     )
     kwargs[name] = value
+    return kwargs
+
+
+def call_together(factory: Factory, drawn: Mapping[str, Any]) -> dict[str, Any]:
+    """The keyword arguments for calling `factory` with every drawn value at
+    once; the `needs` of each value that is set (not None or False) win."""
+    kwargs = base_kwargs(factory)
+    kwargs.update(drawn)
+    names = {p.name for p in factory.parameters}
+    for name, value in drawn.items():
+        if (
+            value is None
+            or value is False
+            or (isinstance(value, np.bool_) and not value)
+        ):
+            continue
+        needs = rule_for(factory, name).needs
+        kwargs.update({k: v for k, v in needs.items() if k in names})
     return kwargs
 
 

@@ -205,25 +205,36 @@ def test_invalid_hyperparameters_are_refused(factory, data):
 @settings(FUZZ, max_examples=3)
 @given(data=st.data())
 def test_valid_hyperparameters_build_a_working_transform(factory, data):
+    """Each drawn value alone builds the transform; all of them together build
+    one whose `init` and `update` trace without error (traced, not run: every
+    error JAX code raises is raised while tracing, and tracing skips the
+    compilation that each new value would cost)."""
+    drawn = {}
     for name, rule in _fuzzed(factory, "valid"):
         default = rules.default_of(factory, name)
         choices = rule.valid
         if default is not rules.inspect.Parameter.empty:
             choices = st.one_of(st.just(default), choices)
-        value = data.draw(choices, label=name)
+        drawn[name] = value = data.draw(choices, label=name)
         rules.TRIED["valid"] += 1
         try:
-            tx = factory.fn(**rules.call_with(factory, name, value))
-            # Traced, not run: every error JAX code can raise is raised while
-            # tracing, and tracing skips the compilation for each new value.
-            state = jax.eval_shape(tx.init, rules.PARAMS)
-            updates, _ = jax.eval_shape(_update(tx), rules.GRADS, state, rules.PARAMS)
+            factory.fn(**rules.call_with(factory, name, value))
         except Exception as error:
             raise AssertionError(
                 f"{factory.id}({name}={value!r}) should work but raised "
                 f"{type(error).__name__}: {error}"
             ) from error
-        assert jax.tree.structure(updates) == jax.tree.structure(rules.GRADS)
+    kwargs = rules.call_together(factory, drawn)
+    try:
+        tx = factory.fn(**kwargs)
+        state = jax.eval_shape(tx.init, rules.PARAMS)
+        updates, _ = jax.eval_shape(_update(tx), rules.GRADS, state, rules.PARAMS)
+    except Exception as error:
+        raise AssertionError(
+            f"{factory.id}(**{kwargs!r}) should work but raised "
+            f"{type(error).__name__}: {error}"
+        ) from error
+    assert jax.tree.structure(updates) == jax.tree.structure(rules.GRADS)
 
 
 @pytest.mark.parametrize(
