@@ -146,6 +146,7 @@ def fit(
     steps: int,
     batch_size: int,
     grad_fn: Callable | None = None,
+    n_samples=None,
 ):
     """Trains with minibatches drawn (with replacement) from `key`.
 
@@ -160,6 +161,9 @@ def fit(
         grad_fn: ``grad_fn(params, xb, yb) -> (loss, grads)``; defaults to
             ``jax.value_and_grad(loss)``. Pass a hand-written backward pass
             (or a deliberately broken one) here.
+        n_samples: draw batches from the first `n_samples` rows only (may be
+            traced, so padded data sets of different sizes share one
+            compiled program); defaults to all rows.
 
     Returns:
         ``(params, losses)``: the final parameters and the minibatch loss
@@ -167,7 +171,8 @@ def fit(
     """
     if grad_fn is None:
         grad_fn = jax.value_and_grad(loss)
-    idx = jax.random.randint(key, (steps, batch_size), 0, x.shape[0])
+    n = x.shape[0] if n_samples is None else n_samples
+    idx = jax.random.randint(key, (steps, batch_size), 0, n)
 
     def step(carry, batch):
         p, state = carry

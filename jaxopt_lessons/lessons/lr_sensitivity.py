@@ -1,0 +1,408 @@
+"""Learning-rate sensitivity: how wide is the range of learning rates that work?
+
+The experiment: a 64-64-10 ReLU network on the digits (`load_digits`, pixels
+/16, stratified 75/25 split), 300 minibatch steps of 64 samples (about 14
+epochs), from the same He-initialised weights and on the same sequence of
+batches for every optimizer and learning rate. Nineteen learning rates,
+``logspace(-5, 1, 19)`` (three per decade), for each of SGD, SGD with momentum
+0.9, Nesterov momentum 0.9, RMSprop and Adam (library defaults otherwise).
+
+The number: the *width* of the good range, in decades: the longest run of
+neighbouring grid points whose test accuracy reaches the target (0.9), each
+point counting for the grid spacing (1/3 decade).
+
+Each optimizer's whole grid is one compiled program (`PROGRAMS[name]`, shared
+with the `tradeoff` and `wrong_gradients` lessons): the learning rate, Adam's
+eps, the loss scale and the backprop bugs are traced numbers and the data
+come in as arguments, so each program compiles once per process, whatever
+the seed. `sweeps.sweep` runs it ("loop" on a CPU, "vmap" elsewhere).
+
+What the lesson says, measured: SGD's good range is the narrowest; momentum
+and the adaptive methods widen it by a fraction of a decade to a decade and
+move it to smaller learning rates; but Adam, too, fails outright at
+learning rates of 1 and above and barely learns at 1e-5, so its learning rate
+still has to be chosen.
+
+References: Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR
+2015; Bengio, "Practical Recommendations for Gradient-Based Training of Deep
+Architectures", in *Neural Networks: Tricks of the Trade*, 2012 (the learning
+rate as the hyperparameter to tune first); CS231n, "Neural Networks Part 3".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+import jaxopt_lessons as jol
+from jaxopt_lessons import sweeps
+from jaxopt_lessons.problems import datasets, mlp
+
+CLAIM_ID = "lr_sensitivity"
+CLAIM = (
+    "Plain SGD works only in a narrow band of learning rates; momentum and the "
+    "adaptive methods widen the band, but Adam still fails at large and small "
+    "learning rates, so the learning rate must still be tuned."
+)
+
+OPTIMIZERS = ("SGD", "momentum 0.9", "Nesterov 0.9", "RMSprop", "Adam")
+QUICK_OPTIMIZERS = ("SGD", "momentum 0.9", "RMSprop", "Adam")
+LEARNING_RATES = np.logspace(-5, 1, 19)
+SPACING = 1 / 3  # decades between neighbouring learning rates
+TARGET = 0.9
+STEPS = 300
+BATCH = 64
+HIDDEN = 64
+N_EVAL = 450  # size of the digits test part (and of the validation part used)
+
+_DEFAULTS = {
+    "lr": 1e-2,
+    "eps": 1e-8,
+    "loss_scale": 1.0,
+    "sign": 1.0,
+    "first_layer_sign": 1.0,
+    "relu_derivative": 1.0,
+}
+
+
+def optimizer(name: str, lr, eps=1e-8) -> optax.GradientTransformation:
+    """The optimizer called `name` (one of `OPTIMIZERS`) at a traceable `lr`."""
+    if name == "SGD":
+        return jol.sgd(lr)
+    if name == "momentum 0.9":
+        return jol.sgd(lr, momentum=0.9)
+    if name == "Nesterov 0.9":
+        return jol.sgd(lr, momentum=0.9, nesterov=True)
+    if name == "RMSprop":
+        return jol.rmsprop(lr)
+    if name == "Adam":
+        return jol.adam(lr, eps=eps)
+    raise ValueError(
+        f"lr_sensitivity.optimizer: `name` must be one of {OPTIMIZERS}, got {name!r}."
+    )
+
+
+def digits_data(seed: int, n_train: int | None = None) -> dict:
+    """The digits split as arrays of fixed shapes, for `digits_program`.
+
+    The training part is padded with zero rows to 1347 (the full training
+    size) and ``n_train`` says how many rows are real, so a small training set
+    runs in the same compiled program. ``x_val`` holds 450 samples of the
+    unused training rows when `n_train` is set, else a copy of the test part.
+    """
+    d = datasets.load_digits(seed, n_train)
+    full = 1347
+    n = int(d.x_train.shape[0])
+    pad = full - n
+    x_val, y_val = (d.x_val, d.y_val) if n_train is not None else (d.x_test, d.y_test)
+    return {
+        "x_train": jnp.pad(d.x_train, ((0, pad), (0, 0))),
+        "y_train": jnp.pad(d.y_train, (0, pad)),
+        "n_train": jnp.asarray(n, jnp.int32),
+        "x_test": d.x_test,
+        "y_test": d.y_test,
+        "x_val": x_val[:N_EVAL],
+        "y_val": y_val[:N_EVAL],
+    }
+
+
+def digits_settings(n: int | None = None, **values) -> dict[str, np.ndarray]:
+    """Settings for `digits_program`: the given columns, defaults elsewhere."""
+    lengths = {np.size(v) for v in values.values() if np.ndim(v)}
+    if n is None:
+        n = lengths.pop() if lengths else 1
+    out = {}
+    for name, default in _DEFAULTS.items():
+        v = values.get(name, default)
+        out[name] = np.broadcast_to(np.asarray(v, np.float32), (n,)).copy()
+    return out
+
+
+def _make_program(name: str):
+    def digits_program(setting: dict, params0, data: dict, key: jax.Array) -> dict:
+        opt = optimizer(name, setting["lr"], setting["eps"])
+        scale = setting["loss_scale"]
+
+        def grad_fn(p, xb, yb):
+            value, grads = mlp.backprop(
+                p,
+                xb,
+                yb,
+                sign=setting["sign"],
+                first_layer_sign=setting["first_layer_sign"],
+                relu_derivative=setting["relu_derivative"],
+            )
+            return value, jax.tree.map(lambda g: scale * g, grads)
+
+        params, curve = mlp.fit(
+            opt,
+            params0,
+            data["x_train"],
+            data["y_train"],
+            key,
+            STEPS,
+            BATCH,
+            grad_fn,
+            n_samples=data["n_train"],
+        )
+        logits = mlp.apply(params, data["x_train"])
+        per_sample = optax.softmax_cross_entropy_with_integer_labels(
+            logits, data["y_train"]
+        )
+        mask = jnp.arange(per_sample.shape[0]) < data["n_train"]
+        train_loss = jnp.sum(jnp.where(mask, per_sample, 0.0)) / data["n_train"]
+        return {
+            "test_acc": mlp.accuracy(params, data["x_test"], data["y_test"]),
+            "val_acc": mlp.accuracy(params, data["x_val"], data["y_val"]),
+            "train_loss": train_loss,
+            "curve": curve,
+        }
+
+    digits_program.__name__ = f"digits_program[{name}]"
+    digits_program.__doc__ = _PROGRAM_DOC.format(name=name)
+    return digits_program
+
+
+_PROGRAM_DOC = """Trains the digits MLP with {name} at one setting (every field traceable).
+
+    Args:
+        setting: ``lr``, ``eps`` (Adam's), ``loss_scale`` (multiplies the loss,
+            hence the gradient), ``sign``, ``first_layer_sign``,
+            ``relu_derivative`` (the switches of `mlp.backprop`; 1, 1, 1 is
+            the correct gradient).
+        params0: the starting parameters.
+        data: from `digits_data`.
+        key: the key of the batch sequence.
+
+    Returns:
+        ``test_acc``, ``val_acc``, ``train_loss`` (the true, unscaled loss on
+        the whole training part after training) and ``curve`` (the unscaled
+        minibatch loss before each step).
+    """
+
+#: One training program per optimizer, each compiled once per process and
+#: shared by the lr_sensitivity, tradeoff and wrong_gradients lessons.
+PROGRAMS = {name: _make_program(name) for name in OPTIMIZERS}
+
+
+def run_digits(
+    name: str, settings: dict, seed: int, n_train: int | None = None
+) -> dict:
+    """Optimizer `name` at every setting, on seed `seed`'s split, init and batches.
+
+    Returns the outputs as NumPy arrays with one row per setting, plus
+    ``method`` (how `sweeps.sweep` ran it).
+    """
+    data = digits_data(seed, n_train)
+    key = jax.random.PRNGKey(seed)
+    init_key, batch_key = jax.random.split(key)
+    params0 = mlp.init(init_key, (64, HIDDEN, 10))
+    res = sweeps.sweep(PROGRAMS[name], settings, params0, data, batch_key)
+    out = dict(res.outputs)
+    out["train_loss"] = np.where(
+        np.isfinite(out["train_loss"]), out["train_loss"], np.inf
+    )
+    out["method"] = res.method
+    return out
+
+
+def good_range(acc: np.ndarray, lrs: np.ndarray, target: float = TARGET):
+    """The longest run of neighbouring lrs with accuracy >= target.
+
+    Returns:
+        ``(width_decades, lo, hi)``; width counts each grid point as one grid
+        spacing; ``lo``/``hi`` are the run's end points (nan when empty).
+    """
+    ok = np.asarray(acc) >= target
+    best, best_start, start = 0, 0, None
+    for i, flag in enumerate(list(ok) + [False]):
+        if flag and start is None:
+            start = i
+        elif not flag and start is not None:
+            if i - start > best:
+                best, best_start = i - start, start
+            start = None
+    spacing = float(np.log10(lrs[1] / lrs[0]))
+    if best == 0:
+        return 0.0, float("nan"), float("nan")
+    return best * spacing, float(lrs[best_start]), float(lrs[best_start + best - 1])
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    """What the learning-rate sweep measured (per seed, per optimizer)."""
+
+    holds: bool
+    measured: str
+    seeds: list[int]
+    learning_rates: list[float]
+    accuracy: dict[str, list[list[float]]]  # optimizer -> seed -> per lr
+    width: dict[str, list[float]]  # decades, per seed
+    good_lo: dict[str, list[float]]
+    good_hi: dict[str, list[float]]
+    best_acc: dict[str, list[float]]
+    best_lr: dict[str, list[float]]
+    width_95: dict[str, list[float]]
+    adam_acc_at_lr_ge_1: list[float]  # max over lr >= 1, per seed
+    adam_acc_at_smallest_lr: list[float]
+    checks: dict[str, bool]
+    method: str
+
+    def numbers(self) -> dict:
+        return {
+            "seeds": self.seeds,
+            "learning_rates": self.learning_rates,
+            "target": TARGET,
+            "steps": STEPS,
+            "width_decades": self.width,
+            "width_decades_at_0.95": self.width_95,
+            "good_lr_lo": self.good_lo,
+            "good_lr_hi": self.good_hi,
+            "best_test_acc": self.best_acc,
+            "best_lr": self.best_lr,
+            "adam_max_acc_at_lr_ge_1": self.adam_acc_at_lr_ge_1,
+            "adam_acc_at_lr_1e-5": self.adam_acc_at_smallest_lr,
+            "test_acc": self.accuracy,
+            "checks": self.checks,
+            "sweep_method": self.method,
+        }
+
+
+def run(*, quick: bool = False, seed: int = 0) -> Result:
+    """Sweeps 19 learning rates per optimizer; quick: 1 seed, no Nesterov; else 3."""
+    seeds = [seed] if quick else [seed, seed + 1, seed + 2]
+    names = QUICK_OPTIMIZERS if quick else OPTIMIZERS
+    settings = digits_settings(lr=LEARNING_RATES)
+    acc = {name: [] for name in names}
+    for s in seeds:
+        for name in names:
+            out = run_digits(name, settings, s)
+            acc[name].append([float(a) for a in out["test_acc"]])
+    width, lo, hi, best_acc, best_lr, width_95 = ({} for _ in range(6))
+    for name in names:
+        for row in acc[name]:
+            w, a, b = good_range(row, LEARNING_RATES)
+            width.setdefault(name, []).append(round(w, 4))
+            lo.setdefault(name, []).append(a)
+            hi.setdefault(name, []).append(b)
+            width_95.setdefault(name, []).append(
+                round(good_range(row, LEARNING_RATES, 0.95)[0], 4)
+            )
+            best_acc.setdefault(name, []).append(max(row))
+            best_lr.setdefault(name, []).append(float(LEARNING_RATES[np.argmax(row)]))
+    adam = np.asarray(acc["Adam"])
+    adam_high = [float(v) for v in adam[:, LEARNING_RATES >= 1 - 1e-9].max(axis=1)]
+    adam_low = [float(v) for v in adam[:, 0]]
+    w_sgd, w_adam = np.asarray(width["SGD"]), np.asarray(width["Adam"])
+    decades = float(np.log10(LEARNING_RATES[-1] / LEARNING_RATES[0])) + SPACING
+    checks = {
+        "adam_range_wider_than_sgd": bool(np.all(w_adam >= w_sgd + SPACING - 1e-6)),
+        "momentum_range_wider_than_sgd": bool(
+            np.all(np.asarray(width["momentum 0.9"]) >= w_sgd + SPACING - 1e-6)
+        ),
+        "every_optimizer_reaches_0.95": all(min(best_acc[n]) >= 0.95 for n in names),
+        "adam_fails_at_lr_ge_1": max(adam_high) < 0.5,
+        "adam_barely_learns_at_lr_1e-5": max(adam_low) < 0.5,
+        "no_optimizer_works_everywhere": all(
+            max(width[n]) <= 0.6 * decades for n in names
+        ),
+    }
+    med = {n: float(np.median(width[n])) for n in names}
+    measured = (
+        f"width of lr range with test acc >= {TARGET} (decades, median of "
+        f"{len(seeds)}): "
+        + ", ".join(f"{n} {med[n]:.2f}" for n in names)
+        + f"; Adam acc at lr >= 1: {max(adam_high):.2f}, at 1e-5: {max(adam_low):.2f}"
+    )
+    return Result(
+        holds=all(checks.values()),
+        measured=measured,
+        seeds=seeds,
+        learning_rates=[float(v) for v in LEARNING_RATES],
+        accuracy=acc,
+        width=width,
+        good_lo=lo,
+        good_hi=hi,
+        best_acc=best_acc,
+        best_lr=best_lr,
+        width_95=width_95,
+        adam_acc_at_lr_ge_1=adam_high,
+        adam_acc_at_smallest_lr=adam_low,
+        checks=checks,
+        method=out["method"],
+    )
+
+
+def plot(result: Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
+    """Test accuracy against log learning rate, and each optimizer's good range."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    out_dir = pathlib.Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lrs = np.asarray(result.learning_rates)
+    colors = dict(zip(OPTIMIZERS, plt.get_cmap("tab10").colors, strict=False))
+    names = list(result.accuracy)
+    fig, (ax, ax2) = plt.subplots(
+        1, 2, figsize=(12.5, 4.8), gridspec_kw={"width_ratios": [3, 2]}
+    )
+    for name in ("SGD", "Adam"):
+        ax.axvspan(
+            np.nanmedian(result.good_lo[name]) / 10 ** (SPACING / 2),
+            np.nanmedian(result.good_hi[name]) * 10 ** (SPACING / 2),
+            color=colors[name],
+            alpha=0.08,
+        )
+    for name in names:
+        acc = np.asarray(result.accuracy[name])
+        ax.semilogx(lrs, np.median(acc, 0), "o-", ms=3, color=colors[name], label=name)
+        if acc.shape[0] > 1:
+            ax.fill_between(lrs, acc.min(0), acc.max(0), color=colors[name], alpha=0.15)
+    ax.axhline(TARGET, color="k", ls="--", lw=1, label=f"target {TARGET}")
+    ax.set_xlabel("learning rate (log scale)")
+    ax.set_ylabel("test accuracy after 300 steps")
+    n = len(result.seeds)
+    band = f", band = min…max over {n} seeds" if n > 1 else ""
+    ax.set_title(
+        f"Digits MLP 64-64-10: accuracy against learning rate{band}\n"
+        "(shaded: the good ranges of SGD and Adam)",
+        fontsize=10,
+    )
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize=8, loc="lower left")
+    for k, name in enumerate(names):
+        lo = np.nanmedian(result.good_lo[name])
+        hi = np.nanmedian(result.good_hi[name])
+        half = 10 ** (SPACING / 2)
+        ax2.barh(
+            k,
+            np.log10(hi * half) - np.log10(lo / half),
+            left=np.log10(lo / half),
+            color=colors[name],
+            alpha=0.6,
+        )
+        ax2.text(
+            np.log10(hi * half) + 0.1,
+            k,
+            f"{np.median(result.width[name]):.2f} dec",
+            va="center",
+            fontsize=9,
+        )
+    ax2.set_yticks(range(len(names)), names)
+    ax2.invert_yaxis()
+    ax2.set_xlim(np.log10(lrs[0]) - 0.3, np.log10(lrs[-1]) + 1.3)
+    ax2.set_xlabel("log10 learning rate")
+    ax2.set_title(f"Good range (test acc >= {TARGET}), median over seeds")
+    ax2.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    path = out_dir / "lr_sensitivity.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return [path]
