@@ -31,6 +31,7 @@ import importlib
 import importlib.util
 import inspect
 import math
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -598,7 +599,9 @@ def shown_forms(value: Any) -> list[str]:
             forms |= set(shown_forms(item))
     if not isinstance(value, (jax.Array, np.ndarray, np.generic, float, int, str)):
         try:
-            forms.add(jnp.dtype(value).name)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                forms.add(jnp.dtype(value).name)
         except Exception:
             pass
     if isinstance(value, str) and value.isidentifier():
