@@ -39,6 +39,7 @@ def _start_sharding_check() -> None:
     )
 
 
+@pytest.hookimpl(trylast=True)  # after -k and -m have deselected
 def pytest_collection_modifyitems(config, items):
     # Start it now, so that it runs while the other tests do; not in xdist
     # workers, which each collect every test.
@@ -62,6 +63,14 @@ def sharding_check():
     out = _CHECK["out"]
     report = json.loads(out.with_suffix(".json").read_text())
     return report, out.with_suffix(".npz")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Stops the check if no test waited for it (an interrupted session)."""
+    process = _CHECK.get("process")
+    if process is not None and process.poll() is None:
+        process.kill()
+        process.wait()
 
 
 def pytest_terminal_summary(terminalreporter):
