@@ -1,0 +1,408 @@
+"""No optimizer rescues wrong gradients, a broken model or a mis-scaled loss.
+
+Experiment A, wrong gradients. The digits MLP (64-64-10) trained with a
+hand-written backward pass (`mlp.backprop`) in four variants: correct; the
+sign bug (every gradient negated, so the optimizer climbs the loss); a sign
+slip in the first layer only; and a forgotten ReLU derivative (every hidden
+unit treated as active). Each variant, with SGD, momentum 0.9, RMSprop and
+Adam, at 11 learning rates 1e-4 ... 10; the number is the best test accuracy
+over the learning rates. A gradient check, ‖g − jax.grad‖ / ‖jax.grad‖ at the
+initial weights on 256 training samples, is the only thing that flags the
+last bug: it is *silent*, the network still learns.
+
+Experiment B, a broken model. make_circles (two concentric rings) with a
+2-32-2 network, with and without its nonlinearity (the same code with the
+leaky-ReLU slope set to 1, so the whole net is one linear map), every
+optimizer at 13 learning rates: a linear model cannot separate rings,
+whichever optimizer trains it.
+
+Experiment C, a mis-scaled loss (×1e-3, as when a mean is divided by the
+batch size twice). Each optimizer at a learning rate that works unscaled:
+SGD's and momentum's steps shrink 1000× and they stall; Adam divides the
+gradient by its own root-mean-square and does not notice, up to its eps
+(Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015, §2.1).
+So Adam can *hide* a loss bug that would have wrecked SGD. This library's
+RMSprop keeps eps inside the square root by default, which dominates tiny
+second moments, so it is not scale-invariant here.
+
+References: CS231n, "Neural Networks Part 3" (gradient checks); Goodfellow,
+Bengio, Courville, *Deep Learning*, MIT Press 2016, §11.5 (debugging
+strategies, gradient checks).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import jaxopt_lessons as jol
+from jaxopt_lessons import sweeps
+from jaxopt_lessons.lessons import lr_sensitivity as lrs_lesson
+from jaxopt_lessons.problems import datasets, mlp
+
+CLAIM_ID = "wrong_gradients"
+CLAIM = (
+    "An optimizer only moves along the gradient it is given: wrong gradients or a "
+    "model that cannot fit defeat every optimizer at every learning rate, some "
+    "gradient bugs are silent and only a gradient check finds them, and Adam can "
+    "hide a mis-scaled loss that wrecks SGD."
+)
+
+OPTIMIZERS = ("SGD", "momentum 0.9", "RMSprop", "Adam")
+VARIANTS = {  # name -> (sign, first_layer_sign, relu_derivative)
+    "correct": (1.0, 1.0, 1.0),
+    "sign bug": (-1.0, 1.0, 1.0),
+    "layer-1 sign slip": (1.0, -1.0, 1.0),
+    "missing ReLU derivative": (1.0, 1.0, 0.0),
+}
+DIGITS_LRS = np.logspace(-4, 1, 11)
+CIRCLES_LRS = np.logspace(-4, 1, 13)
+CIRCLES_STEPS = 500
+CIRCLES_HIDDEN = 32
+SCALE = 1e-3
+SCALE_LRS = {"SGD": 0.5, "momentum 0.9": 0.1, "RMSprop": 3e-3, "Adam": 1e-2}
+EPS_VALUES = (1e-8, 1e-12, 1e-20)
+CHECK_SAMPLES = 256
+
+
+def _flat(tree):
+    return jnp.concatenate([a.ravel() for a in jax.tree.leaves(tree)])
+
+
+@jax.jit
+def gradient_check(params, x, y, switches):
+    """‖g − jax.grad‖ / ‖jax.grad‖ for each row of switches (sign, layer 1, ReLU')."""
+    ref = _flat(jax.grad(mlp.loss)(params, x, y))
+
+    def one(s):
+        _, g = mlp.backprop(
+            params, x, y, sign=s[0], first_layer_sign=s[1], relu_derivative=s[2]
+        )
+        return jnp.linalg.norm(_flat(g) - ref) / jnp.linalg.norm(ref)
+
+    return jax.vmap(one)(switches)
+
+
+def _circles_program(setting, params0, x, y, x_test, y_test, key):
+    """One run on the circles: optimizer `which`, lr, hidden slope (all traced)."""
+    lr = setting["lr"]
+    opt = sweeps.select(
+        [jol.sgd(lr), jol.sgd(lr, momentum=0.9), jol.rmsprop(lr), jol.adam(lr)],
+        setting["which"],
+    )
+    slope = setting["slope"]
+
+    def grad_fn(p, xb, yb):
+        return jax.value_and_grad(mlp.loss)(p, xb, yb, slope)
+
+    params, _ = mlp.fit(opt, params0, x, y, key, CIRCLES_STEPS, 64, grad_fn)
+    return mlp.accuracy(params, x_test, y_test, slope)
+
+
+def circles_accuracy(seed: int, which, lr, slope) -> np.ndarray:
+    """Test accuracy on make_circles(seed) for each (optimizer index, lr, slope)."""
+    d = datasets.make_circles(seed)
+    key = jax.random.PRNGKey(seed)
+    init_key, batch_key = jax.random.split(key)
+    params0 = mlp.init(init_key, (2, CIRCLES_HIDDEN, 2))
+    settings = {
+        "which": np.asarray(which, np.int32),
+        "lr": np.asarray(lr, np.float32),
+        "slope": np.asarray(slope, np.float32),
+    }
+    res = sweeps.sweep(
+        _circles_program,
+        settings,
+        params0,
+        d.x_train,
+        d.y_train,
+        d.x_test,
+        d.y_test,
+        batch_key,
+    )
+    return np.asarray(res.outputs)
+
+
+@jax.jit
+def adam_displacement_gap(params, x, y, eps_values, scale):
+    """Relative gap of Adam's 10-step displacement with the loss × scale, per eps."""
+
+    def displacement(eps, s):
+        opt = jol.adam(1e-2, eps=eps)
+
+        def step(carry, _):
+            p, state = carry
+            g = jax.grad(mlp.loss)(p, x, y)
+            u, state = opt.update(jax.tree.map(lambda a: s * a, g), state, p)
+            return (jol.apply_updates(p, u), state), None
+
+        (p, _), _ = jax.lax.scan(step, (params, opt.init(params)), None, length=10)
+        return _flat(p) - _flat(params)
+
+    def gap(eps):
+        a, b = displacement(eps, 1.0), displacement(eps, scale)
+        return jnp.linalg.norm(a - b) / jnp.linalg.norm(a)
+
+    return jax.vmap(gap)(eps_values)
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    """Measured numbers of the three experiments (lists run over seeds)."""
+
+    holds: bool
+    measured: str
+    seeds: list[int]
+    gradcheck_rel_error: dict[str, list[float]]  # variant -> seed
+    best_acc: dict[str, dict[str, list[float]]]  # variant -> optimizer -> seed
+    best_train_loss: dict[str, dict[str, list[float]]]
+    circles_best_acc: dict[str, dict[str, list[float]]]  # "linear"/"ReLU" -> opt
+    scaled_acc: dict[str, dict[str, list[float]]]  # "unscaled"/"scaled" -> opt
+    scaled_loss: dict[str, dict[str, list[float]]]
+    adam_eps_gap: dict[str, float]  # eps -> relative displacement gap
+    curves: dict[str, list[float]]  # "SGD unscaled" etc. -> minibatch loss
+    checks: dict[str, bool]
+
+    def numbers(self) -> dict:
+        return {
+            "seeds": self.seeds,
+            "digits_learning_rates": [float(v) for v in DIGITS_LRS],
+            "gradient_check_rel_error": self.gradcheck_rel_error,
+            "best_test_acc_over_lrs": self.best_acc,
+            "best_train_loss_over_lrs": self.best_train_loss,
+            "circles_best_test_acc": self.circles_best_acc,
+            "loss_scale": SCALE,
+            "scale_learning_rates": SCALE_LRS,
+            "mis_scaled_test_acc": self.scaled_acc,
+            "mis_scaled_train_loss": self.scaled_loss,
+            "adam_10_step_displacement_gap_by_eps": self.adam_eps_gap,
+            "checks": self.checks,
+        }
+
+
+def run(*, quick: bool = False, seed: int = 0) -> Result:
+    """The three experiments; quick: one seed, else two (circles: 1 or 3)."""
+    seeds = [seed] if quick else [seed, seed + 1]
+    circle_seeds = [seed] if quick else [seed, seed + 1, seed + 2]
+    switches = np.asarray(list(VARIANTS.values()), np.float32)
+
+    # A. Hand-written backprop, four variants, every optimizer and lr.
+    gradcheck = {v: [] for v in VARIANTS}
+    best_acc = {v: {o: [] for o in OPTIMIZERS} for v in VARIANTS}
+    best_loss = {v: {o: [] for o in OPTIMIZERS} for v in VARIANTS}
+    n_lr = len(DIGITS_LRS)
+    settings = lrs_lesson.digits_settings(
+        lr=np.tile(DIGITS_LRS, len(VARIANTS)),
+        sign=np.repeat(switches[:, 0], n_lr),
+        first_layer_sign=np.repeat(switches[:, 1], n_lr),
+        relu_derivative=np.repeat(switches[:, 2], n_lr),
+    )
+    for s in seeds:
+        d = datasets.load_digits(s)
+        params0 = mlp.init(jax.random.split(jax.random.PRNGKey(s))[0])
+        errors = gradient_check(
+            params0, d.x_train[:CHECK_SAMPLES], d.y_train[:CHECK_SAMPLES], switches
+        )
+        for v, e in zip(VARIANTS, np.asarray(errors), strict=True):
+            gradcheck[v].append(float(e))
+        for o in OPTIMIZERS:
+            out = lrs_lesson.run_digits(o, settings, s)
+            acc = out["test_acc"].reshape(len(VARIANTS), n_lr)
+            loss = out["train_loss"].reshape(len(VARIANTS), n_lr)
+            for k, v in enumerate(VARIANTS):
+                best_acc[v][o].append(float(acc[k].max()))
+                best_loss[v][o].append(float(loss[k].min()))
+
+    # B. Circles: linear (slope 1) against ReLU (slope 0).
+    n_c = len(CIRCLES_LRS)
+    which = np.repeat(np.arange(len(OPTIMIZERS)), 2 * n_c)
+    slope = np.tile(np.repeat([1.0, 0.0], n_c), len(OPTIMIZERS))
+    lr = np.tile(CIRCLES_LRS, 2 * len(OPTIMIZERS))
+    circles = {
+        "linear": {o: [] for o in OPTIMIZERS},
+        "ReLU": {o: [] for o in OPTIMIZERS},
+    }
+    for s in circle_seeds:
+        acc = circles_accuracy(s, which, lr, slope).reshape(len(OPTIMIZERS), 2, n_c)
+        for i, o in enumerate(OPTIMIZERS):
+            circles["linear"][o].append(float(acc[i, 0].max()))
+            circles["ReLU"][o].append(float(acc[i, 1].max()))
+
+    # C. The loss multiplied by 1e-3, each optimizer at an lr that works unscaled.
+    scaled_acc = {"unscaled": {o: [] for o in OPTIMIZERS}, "scaled": {}}
+    scaled_acc["scaled"] = {o: [] for o in OPTIMIZERS}
+    scaled_loss = {k: {o: [] for o in OPTIMIZERS} for k in scaled_acc}
+    curves = {}
+    for s in seeds:
+        for o in OPTIMIZERS:
+            settings_c = lrs_lesson.digits_settings(
+                lr=[SCALE_LRS[o]] * 2, loss_scale=[1.0, SCALE]
+            )
+            out = lrs_lesson.run_digits(o, settings_c, s)
+            for k, kind in enumerate(("unscaled", "scaled")):
+                scaled_acc[kind][o].append(float(out["test_acc"][k]))
+                scaled_loss[kind][o].append(float(out["train_loss"][k]))
+                if s == seeds[0]:
+                    curves[f"{o} {kind}"] = [float(c) for c in out["curve"][k]]
+    d = datasets.load_digits(seeds[0])
+    params0 = mlp.init(jax.random.split(jax.random.PRNGKey(seeds[0]))[0])
+    gaps = adam_displacement_gap(
+        params0,
+        d.x_train[:CHECK_SAMPLES],
+        d.y_train[:CHECK_SAMPLES],
+        jnp.asarray(EPS_VALUES, jnp.float32),
+        SCALE,
+    )
+    eps_gap = {
+        f"{e:g}": float(g) for e, g in zip(EPS_VALUES, np.asarray(gaps), strict=True)
+    }
+
+    def worst(table, variant, fn=max):
+        return fn(fn(table[variant][o]) for o in OPTIMIZERS)
+
+    silent_best = max(max(best_acc["missing ReLU derivative"][o]) for o in OPTIMIZERS)
+    checks = {
+        "correct_gradients_train": worst(best_acc, "correct", min) >= 0.95,
+        "sign_bug_defeats_every_optimizer": worst(best_acc, "sign bug") < 0.3,
+        "layer1_slip_defeats_every_optimizer": worst(best_acc, "layer-1 sign slip")
+        < 0.8,
+        "silent_bug_still_learns": silent_best >= 0.9,
+        "gradient_check_flags_silent_bug": min(gradcheck["missing ReLU derivative"])
+        > 0.1
+        and max(gradcheck["correct"]) < 1e-4,
+        "linear_model_fails_on_circles": worst(circles, "linear") < 0.75,
+        "relu_model_fits_circles": worst(circles, "ReLU", min) >= 0.95,
+        "scaled_loss_wrecks_sgd": max(scaled_acc["scaled"]["SGD"]) < 0.5,
+        "adam_hides_scaled_loss": all(
+            abs(a - b) < 0.02
+            for a, b in zip(
+                scaled_acc["scaled"]["Adam"],
+                scaled_acc["unscaled"]["Adam"],
+                strict=True,
+            )
+        ),
+    }
+    med = np.median
+    measured = (
+        "best test acc over lrs: correct "
+        f"{worst(best_acc, 'correct', min):.3f}+, sign bug <= "
+        f"{worst(best_acc, 'sign bug'):.2f}, layer-1 slip <= "
+        f"{worst(best_acc, 'layer-1 sign slip'):.2f}, missing ReLU' up to "
+        f"{silent_best:.3f} (grad-check err {med(gradcheck['missing ReLU derivative']):.2f} "
+        f"vs {med(gradcheck['correct']):.1e}); circles linear <= "
+        f"{worst(circles, 'linear'):.2f} vs ReLU >= {worst(circles, 'ReLU', min):.2f}; "
+        f"loss x1e-3: SGD acc {med(scaled_acc['unscaled']['SGD']):.2f} -> "
+        f"{med(scaled_acc['scaled']['SGD']):.2f}, Adam "
+        f"{med(scaled_acc['unscaled']['Adam']):.3f} -> "
+        f"{med(scaled_acc['scaled']['Adam']):.3f}"
+    )
+    return Result(
+        holds=all(checks.values()),
+        measured=measured,
+        seeds=seeds,
+        gradcheck_rel_error=gradcheck,
+        best_acc=best_acc,
+        best_train_loss=best_loss,
+        circles_best_acc=circles,
+        scaled_acc=scaled_acc,
+        scaled_loss=scaled_loss,
+        adam_eps_gap=eps_gap,
+        curves=curves,
+        checks=checks,
+    )
+
+
+def plot(result: Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
+    """Grouped bars (bugs, circles), gradient-check errors, mis-scaled loss curves."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    out_dir = pathlib.Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    colors = dict(zip(OPTIMIZERS, plt.get_cmap("tab10").colors, strict=False))
+    paths = []
+
+    # 1. Best accuracy per variant and optimizer, and the gradient check.
+    fig, (ax, ax2) = plt.subplots(
+        1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [3, 2]}
+    )
+    x = np.arange(len(VARIANTS))
+    width = 0.2
+    for i, o in enumerate(OPTIMIZERS):
+        values = [np.median(result.best_acc[v][o]) for v in VARIANTS]
+        ax.bar(x + (i - 1.5) * width, values, width, color=colors[o], label=o)
+    ax.axhline(0.1, color="k", ls=":", lw=1, label="chance (10 classes)")
+    ax.set_xticks(x, [v.replace(" ", "\n", 1) for v in VARIANTS])
+    ax.set_ylim(0, 1.25)
+    ax.set_ylabel("best test accuracy over 11 learning rates")
+    ax.set_title("Digits MLP with a hand-written backward pass")
+    ax.legend(fontsize=8, loc="upper center", ncol=3)
+    errors = [np.median(result.gradcheck_rel_error[v]) for v in VARIANTS]
+    ax2.bar(x, errors, color=["tab:green", "tab:red", "tab:red", "tab:orange"])
+    for xi, e in zip(x, errors, strict=True):
+        ax2.text(xi, e * 1.3, f"{e:.2g}", ha="center", fontsize=9)
+    ax2.set_yscale("log")
+    ax2.set_ylim(1e-8, 20)
+    ax2.set_xticks(x, [v.replace(" ", "\n", 1) for v in VARIANTS])
+    ax2.set_ylabel("gradient check ‖g − jax.grad‖ / ‖jax.grad‖ (log)")
+    ax2.set_title("Only the gradient check sees the silent bug")
+    fig.tight_layout()
+    paths.append(out_dir / "wrong_gradients_bugs.png")
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+
+    # 2. Circles: linear against ReLU; the mis-scaled loss.
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(13, 4.6))
+    x = np.arange(len(OPTIMIZERS))
+    from matplotlib.patches import Patch
+
+    handles = []
+    for k, (kind, hatch) in enumerate((("linear", "//"), ("ReLU", ""))):
+        values = [np.median(result.circles_best_acc[kind][o]) for o in OPTIMIZERS]
+        ax.bar(
+            x + (k - 0.5) * 0.38,
+            values,
+            0.38,
+            color=[colors[o] for o in OPTIMIZERS],
+            hatch=hatch,
+            edgecolor="k",
+        )
+        label = "no nonlinearity (linear net)" if kind == "linear" else "ReLU net"
+        handles.append(
+            Patch(facecolor="white", edgecolor="k", hatch=hatch, label=label)
+        )
+    handles.append(ax.axhline(0.5, color="k", ls=":", lw=1, label="chance"))
+    ax.set_xticks(x, OPTIMIZERS)
+    ax.set_ylim(0, 1.2)
+    ax.set_ylabel("best test accuracy over 13 learning rates")
+    ax.set_title("make_circles, 2-32-2 network")
+    ax.legend(handles=handles, fontsize=8, loc="upper center", ncol=3)
+    for o in ("SGD", "Adam", "RMSprop"):
+        for kind, ls in (("unscaled", "-"), ("scaled", "--")):
+            curve = np.asarray(result.curves[f"{o} {kind}"])
+            smooth = np.convolve(curve, np.ones(10) / 10, mode="valid")
+            ax2.semilogy(
+                smooth,
+                ls=ls,
+                color=colors[o],
+                label=f"{o} (lr {SCALE_LRS[o]:g}), {kind}",
+            )
+    ax2.set_xlabel("step")
+    ax2.set_ylabel("true training loss, minibatch, 10-step mean (log)")
+    ax2.set_title(
+        f"Loss multiplied by {SCALE:g}: SGD stalls, Adam does not notice\n"
+        "(Adam's dashed curve lies on its solid one)",
+        fontsize=10,
+    )
+    ax2.legend(fontsize=7)
+    fig.tight_layout()
+    paths.append(out_dir / "wrong_gradients_model_and_scale.png")
+    fig.savefig(paths[-1], dpi=110)
+    plt.close(fig)
+    return paths
