@@ -1,0 +1,113 @@
+"""jaxopt_lessons optimizers in a Flax linen training loop.
+
+The loop is linen's usual one: parameters from `Module.init`, a
+`flax.training.train_state.TrainState` holding them with the optimizer and
+its state, and a jitted step that calls `state.apply_gradients`, which runs
+`tx.update` and `optax.apply_updates` on our transforms unchanged.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import optax
+import pytest
+
+import jaxopt_lessons as jol
+from tests.integrations import common
+
+pytest.importorskip("flax")
+from flax import linen as nn  # noqa: E402
+from flax.training.train_state import TrainState  # noqa: E402
+
+
+class MLP(nn.Module):
+    @nn.compact
+    def __call__(self, x):
+        return nn.Dense(10)(nn.relu(nn.Dense(32)(x)))
+
+
+# One module object for every run: `apply_fn` is part of the jitted step's
+# cache key, so a fresh `MLP().apply` per run would compile the step again.
+model = MLP()
+
+
+@functools.cache
+def initial_params():
+    x = jnp.zeros((1, 64), jnp.float32)
+    return model.init(jax.random.key(common.SEED), x)["params"]
+
+
+def loss_fn(params, x, y):
+    return common.cross_entropy(model.apply({"params": params}, x), y)
+
+
+evaluate = jax.jit(loss_fn)
+
+
+# The step in two jitted halves. The gradient half does not depend on the
+# optimizer, so it compiles once for every run of this file; only the
+# optimizer half, `TrainState.apply_gradients`, compiles per optimizer.
+gradients = jax.jit(jax.value_and_grad(loss_fn))
+
+
+@jax.jit
+def apply_gradients(state, grads):
+    new_state = state.apply_gradients(grads=grads)
+    return new_state, common.changed(state.params, new_state.params)
+
+
+def train(tx, steps=common.STEPS, change_lr=False):
+    """Trains from the fixed initial weights; `change_lr`: cut it at LR_CHANGE_STEP."""
+    state = TrainState.create(apply_fn=model.apply, params=initial_params(), tx=tx)
+    x_all, y_all = common.full_data()
+    first = float(evaluate(state.params, x_all, y_all))
+    moved = []
+    for step in range(steps):
+        if change_lr and step == common.LR_CHANGE_STEP:
+            opt_state = optax.tree.set(
+                state.opt_state, learning_rate=common.new_learning_rate()
+            )
+            state = state.replace(opt_state=opt_state)
+        _, grads = gradients(state.params, *common.batch(step))
+        state, step_moved = apply_gradients(state, grads)
+        moved.append(step_moved)
+    final = float(evaluate(state.params, x_all, y_all))
+    return common.Run(common.flat(state.params), first, final, moved), state
+
+
+@pytest.mark.parametrize("name", list(common.OPTIMIZERS))
+def test_same_final_params_as_optax(name):
+    build = common.OPTIMIZERS[name]
+    ours, _ = train(build(jol))
+    ref, _ = train(build(optax))
+    common.assert_trained(ours)
+    common.assert_same_params(ours, ref)
+
+
+def test_inject_hyperparams_changes_the_learning_rate_mid_run():
+    tx = common.injected_adam(jol)
+    ours, _ = train(tx, change_lr=True)
+    ref, _ = train(common.injected_adam(optax), change_lr=True)
+    unchanged, _ = train(tx)  # same tx object: the compiled step is reused
+    common.assert_trained(ours)
+    common.assert_same_params(ours, ref)
+    common.assert_params_differ(ours, unchanged)  # the change took effect
+
+
+def test_multisteps_accumulates_gradients():
+    ours, _ = train(common.multisteps_adam(jol))
+    ref, _ = train(common.multisteps_adam(optax))
+    common.assert_trained(ours)
+    common.assert_moves_every_kth_step(ours)
+    common.assert_same_params(ours, ref)
+
+
+def test_masked_weight_decay_on_matrices_only():
+    ours, state = train(common.masked_decay(jol))
+    ref, _ = train(common.masked_decay(optax))
+    common.assert_trained(ours)
+    common.assert_same_params(ours, ref)
+    common.check_decay_only_on_matrices(state.params, state.opt_state)

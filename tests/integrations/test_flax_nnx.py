@@ -1,0 +1,102 @@
+"""jaxopt_lessons optimizers in a Flax NNX training loop.
+
+The loop is NNX's usual one: a mutable `nnx.Module`, an
+`nnx.Optimizer(model, tx, wrt=nnx.Param)` (`wrt` is required since Flax
+0.11), and an `nnx.jit` step that calls `optimizer.update(model, grads)`.
+NNX wraps every leaf of the optimizer state in a variable; our states are
+NamedTuples of arrays, as Optax's are, so they travel the same way.
+"""
+
+from __future__ import annotations
+
+import optax
+import pytest
+
+import jaxopt_lessons as jol
+from tests.integrations import common
+
+pytest.importorskip("flax")
+from flax import nnx  # noqa: E402
+
+
+class MLP(nnx.Module):
+    def __init__(self, rngs: nnx.Rngs):
+        self.hidden = nnx.Linear(64, 32, rngs=rngs)
+        self.out = nnx.Linear(32, 10, rngs=rngs)
+
+    def __call__(self, x):
+        return self.out(nnx.relu(self.hidden(x)))
+
+
+def loss_fn(model, x, y):
+    return common.cross_entropy(model(x), y)
+
+
+evaluate = nnx.jit(loss_fn)
+
+
+# The step in two jitted halves. The gradient half does not depend on the
+# optimizer, so it compiles once for every run of this file; only the
+# optimizer half compiles per optimizer.
+gradients = nnx.jit(nnx.value_and_grad(loss_fn))
+
+
+@nnx.jit
+def apply_gradients(model, optimizer, grads):
+    before = nnx.as_pure(nnx.state(model, nnx.Param))  # values, not variables
+    optimizer.update(model, grads)
+    return common.changed(before, nnx.as_pure(nnx.state(model, nnx.Param)))
+
+
+def train(tx, steps=common.STEPS, change_lr=False):
+    """Trains a fresh model; `change_lr`: cut the learning rate at LR_CHANGE_STEP."""
+    model = MLP(nnx.Rngs(common.SEED))
+    optimizer = nnx.Optimizer(model, tx, wrt=nnx.Param)
+    first = float(evaluate(model, *common.full_data()))
+    moved = []
+    for step in range(steps):
+        if change_lr and step == common.LR_CHANGE_STEP:
+            # Each leaf of the state is an NNX variable: assign in place.
+            hyperparams = optimizer.opt_state.hyperparams
+            hyperparams["learning_rate"][...] = common.new_learning_rate()
+        _, grads = gradients(model, *common.batch(step))
+        moved.append(apply_gradients(model, optimizer, grads))
+    final = float(evaluate(model, *common.full_data()))
+    params = nnx.as_pure(nnx.state(model, nnx.Param))
+    opt_state = nnx.as_pure(optimizer.opt_state)
+    return common.Run(common.flat(params), first, final, moved), params, opt_state
+
+
+@pytest.mark.parametrize("name", list(common.OPTIMIZERS))
+def test_same_final_params_as_optax(name):
+    build = common.OPTIMIZERS[name]
+    ours, _, _ = train(build(jol))
+    ref, _, _ = train(build(optax))
+    common.assert_trained(ours)
+    common.assert_same_params(ours, ref)
+
+
+def test_inject_hyperparams_changes_the_learning_rate_mid_run():
+    tx = common.injected_adam(jol)
+    ours, _, _ = train(tx, change_lr=True)
+    ref, _, _ = train(common.injected_adam(optax), change_lr=True)
+    unchanged, _, _ = train(tx)  # same tx object: the compiled step is reused
+    common.assert_trained(ours)
+    common.assert_same_params(ours, ref)
+    common.assert_params_differ(ours, unchanged)  # the change took effect
+
+
+def test_multisteps_accumulates_gradients():
+    ours, _, _ = train(common.multisteps_adam(jol))
+    ref, _, _ = train(common.multisteps_adam(optax))
+    common.assert_trained(ours)
+    common.assert_moves_every_kth_step(ours)
+    common.assert_same_params(ours, ref)
+
+
+def test_masked_weight_decay_on_matrices_only():
+    ours, params, opt_state = train(common.masked_decay(jol))
+    ref, _, _ = train(common.masked_decay(optax))
+    common.assert_trained(ours)
+    common.assert_same_params(ours, ref)
+    common.check_decay_only_on_matrices(params, opt_state)
