@@ -121,16 +121,16 @@ def fromage(
     learning_rate: optax.ScalarOrSchedule,
     min_norm: jax.typing.ArrayLike = 1e-6,
 ) -> optax.GradientTransformationExtraArgs:
-    """Fromage: each layer moves by a fixed relative distance η, then shrinks.
+    """Fromage: each layer moves by the fraction η of its norm, then shrinks.
 
-    Update rule (per layer; g: gradient, θ: parameters)::
+    Update rule (per layer; g: its gradient, θ: its parameters)::
 
         θ ← (θ − η · (‖θ‖ / ‖g‖) · g) / √(1 + η²)
 
-    The step has length η · ‖θ‖, at right angles to nothing in particular;
-    the division by √(1 + η²) undoes the growth of ‖θ‖ that a step
-    orthogonal to θ would cause. Same signature, defaults and state layout
-    as `optax.fromage`.
+    The step has length η · ‖θ‖ whatever the gradient's scale. A step at right
+    angles to θ would lengthen θ by the factor √(1 + η²) (Pythagoras); the
+    division undoes that, so the weights' norms stay put over training. Same
+    signature, defaults and state layout as `optax.fromage`.
 
     Chain: `scale_by_trust_ratio(min_norm)` → `scale_by_learning_rate(η /
     √(1 + η²))` → u + (1/√(1 + η²) − 1) · θ.

@@ -128,7 +128,8 @@ def scale_by_factored_rms(
     ):
         raise TypeError(
             f"{fn}: `min_dim_size_to_factor` must be a Python int, got "
-            f"{min_dim_size_to_factor!r}."
+            f"{min_dim_size_to_factor!r}. It decides the state's shapes; under "
+            "optax.inject_hyperparams, list it in `static_args`."
         )
     _checks.check_non_negative(fn, "min_dim_size_to_factor", min_dim_size_to_factor)
     _checks.check_positive(fn, "epsilon", epsilon)

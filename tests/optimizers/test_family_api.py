@@ -1,4 +1,4 @@
-"""The family is a drop-in for Optax: same signatures, defaults and state layout."""
+"""The family is a drop-in for Optax: signatures, defaults, state layout, wrappers."""
 
 import inspect
 import warnings
@@ -94,3 +94,39 @@ def test_public_lists_hold_the_family():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         jol.noisy_sgd(0.1, key=0)  # no warning when a key is given
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_works_inside_inject_hyperparams(name):
+    """Hyperparameters become traced state: no Python decision may read them."""
+    params = _family.small_tree_without_scalars()
+    kwargs = {"polyak_sgd": {}, "noisy_sgd": {"key": 0}}.get(name, {})
+    if name != "polyak_sgd":
+        kwargs["learning_rate"] = 0.1
+    # Shapes and keys cannot be traced (Optax's own test does the same).
+    static = {"noisy_sgd": ("key",), "adafactor": ("min_dim_size_to_factor",)}
+    static = static.get(name, ())
+    injected = optax.inject_hyperparams(getattr(jol, name), static_args=static)(
+        **kwargs
+    )
+    plain = getattr(jol, name)(**kwargs)
+    extra = {"value": 1.0} if name == "polyak_sgd" else {}
+    u_injected, _ = injected.update(params, injected.init(params), params, **extra)
+    u_plain, _ = plain.update(params, plain.init(params), params, **extra)
+    for a, b in zip(jax.tree.leaves(u_injected), jax.tree.leaves(u_plain)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_bfloat16_params_give_bfloat16_updates_and_stable_state(name):
+    params = jax.tree.map(
+        lambda p: p.astype(jnp.bfloat16), _family.small_tree_without_scalars()
+    )
+    opt = _build(jol, name)
+    state = opt.init(params)
+    extra = {"value": 1.0} if name == "polyak_sgd" else {}
+    updates, new_state = opt.update(params, state, params, **extra)
+    assert all(u.dtype == jnp.bfloat16 for u in jax.tree.leaves(updates))
+    assert jax.tree.map(lambda x: x.dtype, state) == jax.tree.map(
+        lambda x: x.dtype, new_state
+    )

@@ -8,6 +8,7 @@ xfail, and parity with Optax whenever the learning rate is given (in
 tests/optimizers/test_family_parity.py).
 """
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
@@ -53,11 +54,12 @@ def test_matches_torch_adadelta(x64):
     opt = jol.adadelta(rho=0.8, eps=1e-4, weight_decay=0.01)
     params = jnp.zeros(5, jnp.float64)
     state = opt.init(params)
+    update = jax.jit(opt.update)
     weight = torch.zeros(5, dtype=torch.float64, requires_grad=True)
     ref = torch.optim.Adadelta([weight], rho=0.8, eps=1e-4, weight_decay=0.01)
     for _ in range(60):
         grad = np.asarray(params) - target  # gradient of ½‖θ − target‖²
-        u, state = opt.update(jnp.asarray(grad), state, params)
+        u, state = update(jnp.asarray(grad), state, params)
         params = optax.apply_updates(params, u)
         weight.grad = weight.detach() - torch.from_numpy(target)
         ref.step()
@@ -71,7 +73,7 @@ def test_matches_torch_adadelta(x64):
 )
 def test_optax_default_adadelta_ascends():
     helpers.assert_same_trajectory(
-        jol.adadelta(), optax.adadelta(), _family.small_tree(), steps=20
+        jol.adadelta(), optax.adadelta(), _family.small_tree(), steps=3, jit=False
     )
 
 

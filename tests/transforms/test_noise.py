@@ -11,9 +11,10 @@ import jaxopt_lessons as jol
 
 def _updates(tx, grads, steps):
     state = tx.init(grads)
+    update = jax.jit(tx.update)
     out = []
     for _ in range(steps):
-        u, state = tx.update(grads, state)
+        u, state = update(grads, state)
         out.append(u)
     return out, state
 
@@ -53,10 +54,7 @@ def test_seed_is_the_deprecated_name_of_key():
 def test_noise_variance_decays_as_eta_over_t_to_the_gamma():
     eta, gamma, t = 4.0, 0.5, 9
     tx = jol.add_noise(eta, gamma, key=1)
-    grads = jnp.zeros(200_000)
-    state = tx.init(grads)
-    for _ in range(t):
-        u, state = tx.update(grads, state)
+    u = _updates(tx, jnp.zeros(200_000), t)[0][-1]
     np.testing.assert_allclose(np.std(u), np.sqrt(eta / t**gamma), rtol=1e-2)
 
 

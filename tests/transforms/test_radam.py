@@ -13,29 +13,32 @@ G = [
 ]
 
 
-@pytest.mark.parametrize("threshold", [5.0, 0.5])
-def test_three_steps_by_hand(threshold):
-    # b2 = 0.5: ρ∞ = 3, ρ₁ = 1, ρ₂ = 5/3, ρ₃ = 13/7... all below 5 (momentum
-    # steps); with threshold 0.5 every step is rectified instead.
-    b1, b2, eps = 0.8, 0.5, 1e-3
-    tx = jol.scale_by_radam(b1, b2, eps, threshold=threshold)
+def test_both_phases_by_hand():
+    # With β₂ = 0.9, ρ_t = 1, 1.95, 2.86, 3.71, 4.51, 5.25, ...: the first five
+    # steps are momentum steps, the rectified ones start at t = 6.
+    b1, b2, eps = 0.8, 0.9, 1e-3
+    tx = jol.scale_by_radam(b1, b2, eps)
     state = tx.init(G[0])
     m = v = np.zeros(3)
     rho_inf = 2 / (1 - b2) - 1
-    for t, g in enumerate(G, start=1):
+    phases = []
+    for t in range(1, 9):
+        g = G[t % 3]
         u, state = tx.update(g, state)
         g = np.asarray(g, np.float64)
         m, v = b1 * m + (1 - b1) * g, b2 * v + (1 - b2) * g**2
         m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
         rho = rho_inf - 2 * t * b2**t / (1 - b2**t)
-        if rho >= threshold:
+        phases.append(rho >= 5)
+        if rho >= 5:
             r = np.sqrt(
                 (rho - 4) * (rho - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho)
             )
             want = r * m_hat / (np.sqrt(v_hat) + eps)
         else:
             want = m_hat
-        np.testing.assert_allclose(u, want, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(u, want, rtol=1e-4, atol=1e-7)
+    assert phases == [False] * 5 + [True] * 3
 
 
 def test_first_steps_are_plain_momentum_with_default_b2():

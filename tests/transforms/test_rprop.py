@@ -45,16 +45,17 @@ def test_three_steps_by_hand():
 def test_matches_torch_rprop(x64):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(0)
-    grads = rng.standard_normal((60, 7)) * rng.choice([0.0, 1.0], (60, 7), p=[0.1, 0.9])
+    grads = rng.standard_normal((40, 7)) * rng.choice([0.0, 1.0], (40, 7), p=[0.1, 0.9])
     grads += 0.3  # a drift, so that some signs hold for a while
     kwargs = dict(eta_minus=0.4, eta_plus=1.3, min_step_size=1e-3, max_step_size=0.5)
     opt = jol.rprop(0.05, **kwargs)
     params = jnp.zeros(7, jnp.float64)
     state = opt.init(params)
+    update = jax.jit(opt.update)
     weight = torch.zeros(7, dtype=torch.float64, requires_grad=True)
     ref = torch.optim.Rprop([weight], lr=0.05, etas=(0.4, 1.3), step_sizes=(1e-3, 0.5))
     for g in grads:
-        u, state = opt.update(jnp.asarray(g), state)
+        u, state = update(jnp.asarray(g), state)
         params = optax.apply_updates(params, u)
         weight.grad = torch.from_numpy(g.copy())
         ref.step()
@@ -65,7 +66,7 @@ def test_matches_torch_rprop(x64):
 
 def test_same_states_as_optax_with_updates_one_step_earlier(jit):
     params = _family.small_tree()
-    grads = helpers.random_grads(params, 50)
+    grads = helpers.random_grads(params, 30)
     ours = helpers.run_trajectory(jol.rprop(0.1), params, grads, jit=jit)
     ref = helpers.run_trajectory(optax.rprop(0.1), params, grads, jit=jit)
     helpers.assert_close_every_step(ours[1], ref[1], helpers.F32, "state")
@@ -85,7 +86,7 @@ def test_same_states_as_optax_with_updates_one_step_earlier(jit):
 )
 def test_optax_rprop_lags_one_step():
     helpers.assert_same_trajectory(
-        jol.rprop(0.1), optax.rprop(0.1), _family.small_tree(), steps=20
+        jol.rprop(0.1), optax.rprop(0.1), _family.small_tree(), steps=3, jit=False
     )
 
 
