@@ -1,96 +1,150 @@
-"""`python -m jaxopt_lessons`: SGD, momentum, RMSprop and Adam on a ravine."""
+"""`python -m jaxopt_lessons`: measure every claim of the SGD-variants lesson.
+
+Runs each claim of `jaxopt_lessons.lessons.CLAIM_IDS` (ravine, noise, scales,
+lr_sensitivity, tradeoff, wrong_gradients, knowledge_check) with a progress
+bar, prints a table (claim, what was measured, whether it holds, seconds),
+writes every claim's plots as PNG files to ``--out`` and, with ``--json
+PATH``, a report ``{claim_id: {"holds": bool, "measured": str, "seconds":
+float, ...numbers}}``. The exit code is 0 when every claim holds, 1 when one
+does not (or fails to run).
+
+``--quick`` runs the small versions (one seed, fewer settings) that the tests
+and notebooks use; ``--only`` picks claims; ``--seed`` shifts every seed.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import pathlib
+import sys
+import textwrap
+import time
+import traceback
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
-import jaxopt_lessons as jol
-from jaxopt_lessons.problems import make_ravine
-
-TOLERANCE = 1e-3  # stop when ‖x‖/‖x0‖ stays below this
-LEARNING_RATES = np.logspace(-3, 0.5, 15)
+from jaxopt_lessons.lessons import CLAIM_IDS, get
 
 
-def _run(make_opt, ravine, learning_rates, steps):
-    """Trains one optimizer at many learning rates in one compiled program."""
-
-    def one(lr):
-        opt = make_opt(lr)
-
-        def step(carry, _):
-            x, state = carry
-            updates, state = opt.update(ravine.grad(x), state, x)
-            x = jol.apply_updates(x, updates)
-            return (x, state), x
-
-        _, path = jax.lax.scan(step, (ravine.x0, opt.init(ravine.x0)), None, length=steps)
-        return path
-
-    return np.asarray(jax.jit(jax.vmap(one))(jnp.asarray(learning_rates, jnp.float32)))
+def _jsonable(value):
+    """Plain-JSON copy: NumPy to Python, non-finite floats as strings, str keys."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # "inf", "-inf", "nan"
+    return value
 
 
-def _steps_to_stay_below(path, x0, tolerance):
-    """First step after which ‖x‖/‖x0‖ stays below `tolerance` (inf if never)."""
-    with np.errstate(over="ignore", invalid="ignore"):
-        ratio = np.linalg.norm(path, axis=-1) / np.linalg.norm(x0)
-    ratio = np.where(np.isfinite(ratio), ratio, np.inf)
-    above = ratio >= tolerance
-    if above[-1]:
-        return math.inf
-    last_above = np.nonzero(above)[0]
-    return int(last_above[-1] + 2) if last_above.size else 1
-
-
-def _flip_fraction(path, ravine):
-    """Share of steps whose move along the steep axis reverses the previous one."""
-    steep = np.asarray(ravine.eigen_coordinates(jnp.asarray(path)))[:, -1]
-    moves = np.diff(np.concatenate([[float(ravine.eigen_coordinates(ravine.x0)[-1])], steep]))
-    signs = np.sign(moves[np.abs(moves) > 1e-12])
-    if signs.size < 2:
-        return 0.0
-    return float(np.mean(signs[1:] != signs[:-1]))
-
-
-def compare_on_ravine(kappa: float = 100.0, steps: int = 2000, seed: int = 0):
-    """Best steps-to-tolerance of each optimizer over a learning-rate grid."""
-    ravine = make_ravine(kappa, dim=2, key=seed)
-    optimizers = {
-        "sgd": lambda lr: jol.sgd(lr),
-        "momentum (0.9)": lambda lr: jol.sgd(lr, momentum=0.9),
-        "rmsprop": lambda lr: jol.rmsprop(lr),
-        "adam": lambda lr: jol.adam(lr),
-    }
-    rows = []
-    for name, make_opt in optimizers.items():
-        paths = _run(make_opt, ravine, LEARNING_RATES, steps)
-        counts = [_steps_to_stay_below(p, ravine.x0, TOLERANCE) for p in paths]
-        best = int(np.argmin(counts))
-        rows.append(
-            {
-                "optimizer": name,
-                "best_lr": float(LEARNING_RATES[best]),
-                "steps": counts[best],
-                "flip_fraction": _flip_fraction(paths[best][: max(2, min(counts[best], steps))], ravine),
-            }
+def _table(rows: list[tuple[str, str, str, str]], width: int = 72) -> str:
+    """A plain-text table; the "measured" column wraps at `width` characters."""
+    header = ("claim", "measured", "holds", "seconds")
+    first = max(len(header[0]), *(len(r[0]) for r in rows))
+    lines = [
+        f"{header[0]:<{first}}  {header[1]:<{width}}  {header[2]:<5}  {header[3]}",
+        f"{'-' * first}  {'-' * width}  {'-' * 5}  {'-' * 7}",
+    ]
+    for claim, measured, holds, seconds in rows:
+        wrapped = textwrap.wrap(measured, width) or [""]
+        lines.append(
+            f"{claim:<{first}}  {wrapped[0]:<{width}}  {holds:<5}  {seconds:>7}"
         )
-    return ravine, rows
+        lines.extend(f"{'':<{first}}  {more}" for more in wrapped[1:])
+    return "\n".join(lines)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m jaxopt_lessons",
+        description="Measure every claim of the SGD-variants lesson.",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="small versions (seconds per claim)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
+    parser.add_argument(
+        "--out",
+        default="lesson-output",
+        help="folder for the PNG plots (default: lesson-output)",
+    )
+    parser.add_argument("--json", metavar="PATH", help="write the report as JSON")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=CLAIM_IDS,
+        metavar="CLAIM",
+        help=f"run only these claims, from: {', '.join(CLAIM_IDS)}",
+    )
+    parser.add_argument("--no-plots", action="store_true", help="skip the PNG files")
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jaxopt_lessons", description=__doc__)
-    parser.add_argument("--kappa", type=float, default=100.0, help="condition number")
-    parser.add_argument("--steps", type=int, default=2000)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=None, help="output folder (unused so far)")
-    args = parser.parse_args(argv)
-    ravine, rows = compare_on_ravine(args.kappa, args.steps, args.seed)
-    print(f"Ravine f(x) = ½ xᵀAx, κ = {ravine.kappa:g}, 2-D, rotated; steps until ‖x‖/‖x0‖ stays < {TOLERANCE:g}")
-    print(f"{'optimizer':<16}{'best lr':>10}{'steps':>8}{'zig-zag':>10}")
-    for row in rows:
-        print(f"{row['optimizer']:<16}{row['best_lr']:>10.3g}{row['steps']:>8}{row['flip_fraction']:>10.2f}")
-    return 0
+    """Runs the claims; returns the exit code (0: every claim holds)."""
+    from tqdm import tqdm
+
+    args = _parser().parse_args(argv)
+    if args.seed < 0:
+        _parser().error(f"--seed must be >= 0, got {args.seed}")
+    claims = [c for c in CLAIM_IDS if not args.only or c in args.only]
+    out_dir = pathlib.Path(args.out)
+    report, rows, plots = {}, [], []
+    start = time.perf_counter()
+    bar = tqdm(claims, desc="claims", unit="claim", file=sys.stderr)
+    for claim in bar:
+        bar.set_postfix_str(claim)
+        t0 = time.perf_counter()
+        try:
+            module = get(claim)
+            result = module.run(quick=args.quick, seed=args.seed)
+            if not args.no_plots:
+                plots.extend(module.plot(result, out_dir))
+            seconds = time.perf_counter() - t0
+            entry = {
+                "holds": bool(result.holds),
+                "measured": result.measured,
+                "seconds": round(seconds, 2),
+            }
+            entry.update(_jsonable(result.numbers()))
+            rows.append(
+                (
+                    claim,
+                    result.measured,
+                    "yes" if result.holds else "NO",
+                    f"{seconds:.1f}",
+                )
+            )
+        except Exception as error:  # a claim that cannot run does not hold
+            seconds = time.perf_counter() - t0
+            message = f"{type(error).__name__}: {error}"
+            tqdm.write(f"{claim}: failed to run\n{traceback.format_exc()}", sys.stderr)
+            entry = {
+                "holds": False,
+                "measured": f"error: {message}",
+                "seconds": round(seconds, 2),
+                "error": message,
+            }
+            rows.append((claim, f"error: {message}", "NO", f"{seconds:.1f}"))
+        report[claim] = entry
+    bar.close()
+    total = time.perf_counter() - start
+
+    print(_table(rows))
+    n_hold = sum(entry["holds"] for entry in report.values())
+    mode = "quick" if args.quick else "full"
+    print(f"\n{n_hold}/{len(report)} claims hold ({mode} run, {total:.1f} s).")
+    if plots:
+        print(f"{len(plots)} plots in {out_dir}/: " + ", ".join(p.name for p in plots))
+    if args.json:
+        path = pathlib.Path(args.json)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
+        print(f"report: {path}")
+    return 0 if n_hold == len(report) else 1

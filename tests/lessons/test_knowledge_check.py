@@ -1,0 +1,73 @@
+"""The knowledge check: exactly option A passes each question.
+
+Evidence over seeds 0-4: GD flips sideways on 100 % of steps, 346 steps
+against heavy ball's 49-58; sideways travel 100.0 (GD) vs 24.9 (momentum,
+same lr); SGD shallow progress 0.316 vs Adam 0.984; the library's Adam equals
+the formula to 1.0e-5 (float32); the same last gradient after two histories
+changes Adam's update by 76-320 %; momentum at lr 1e-4 leaves 0.68-0.99 of the
+error after 500 steps, diverges at lr 10.
+"""
+
+import pytest
+
+from jaxopt_lessons.lessons import knowledge_check
+
+SEEDS = (0, 1, 2)
+
+
+@pytest.fixture(scope="module")
+def evidence():
+    return [knowledge_check.gather_evidence(s) for s in SEEDS]
+
+
+def test_exactly_option_a_passes_each_question(evidence):
+    for e in evidence:
+        assert knowledge_check.supported_options(e) == {1: ["A"], 2: ["A"], 3: ["A"]}
+
+
+def test_run_reports_the_verdicts():
+    r = knowledge_check.run(quick=True, seed=0)
+    assert r.holds, r.measured
+    assert r.verdicts[2] == {"A": True, "B": False, "C": False}
+    assert r.numbers()["supported_options"] == {"1": ["A"], "2": ["A"], "3": ["A"]}
+
+
+def test_evidence_numbers(evidence):
+    for e in evidence:
+        assert e["gd_flip_fraction"] == 1.0
+        assert e["gd_steps_to_1e-3"] >= 4 * e["heavy_ball_steps_to_1e-3"]
+        assert e["gd_sideways_travel"] == pytest.approx(100, rel=1e-3)
+        assert e["gd_sideways_travel"] > 3 * e["momentum_same_lr_sideways_travel"]
+        assert e["bowl_shallow_progress_sgd"] == pytest.approx(
+            1 - (1 - 1.9e-3) ** 200, abs=1e-3
+        )
+        assert e["adam_formula_max_rel_gap"] < 1e-4
+        assert e["adam_history_update_gap"] > 0.3
+        assert e["sgd_relu_circles_best_test_acc"] >= 0.95
+
+
+def test_a_wrong_option_would_be_detected(evidence):
+    # The checks read the numbers: flip the evidence and the verdicts flip.
+    e = dict(evidence[0])
+    e["momentum_same_lr_sideways_travel"] = e["gd_sideways_travel"]  # no damping
+    e["adam_history_update_gap"] = 0.0  # Adam ignores history
+    supported = knowledge_check.supported_options(e)
+    assert supported[2] == []
+    assert supported[3] == ["A", "C"]  # no longer exactly one option
+
+
+def test_grade_explains_with_numbers(evidence):
+    feedback = knowledge_check.grade({1: "A", 2: "C", 3: "b"}, evidence[0])
+    assert [f.correct for f in feedback] == [True, False, False]
+    assert "346" in feedback[0].explanation
+    assert "lr 10" in feedback[1].explanation and "supported answer is A" in str(
+        feedback[1]
+    )
+    assert "category error" in feedback[2].explanation
+    assert [f.correct for f in knowledge_check.grade("AAA", evidence[0])] == [True] * 3
+
+
+@pytest.mark.parametrize("answers", [{1: "A", 2: "D", 3: "A"}, ["A", "B"]])
+def test_grade_refuses_bad_answers(answers, evidence):
+    with pytest.raises(ValueError, match="grade: `answers"):
+        knowledge_check.grade(answers, evidence[0])

@@ -1,0 +1,82 @@
+"""Wrong gradients, a broken model and a mis-scaled loss, over seeds.
+
+Margins from quick runs over seeds 0-3: correct gradients best test accuracy
+0.969-0.980; sign bug at most 0.156; layer-1 sign slip at most 0.56 (Adam);
+missing ReLU derivative 0.944-0.976 while its gradient check reads 0.52-0.77
+(correct: 1.8e-8 - 3.0e-8); circles linear net at most 0.66, ReLU net at
+least 0.983; loss x1e-3: SGD 0.97 -> 0.10-0.21, Adam unchanged to 0.007,
+RMSprop 0.87-0.92; Adam's 10-step displacement gap 0.07-0.11 (eps 1e-8),
+3e-5 - 8e-5 (eps 1e-12), 1.4e-7 (eps 1e-20).
+"""
+
+import json
+
+import jax
+import numpy as np
+import pytest
+
+from jaxopt_lessons.lessons import wrong_gradients
+from jaxopt_lessons.problems import datasets, mlp
+
+SEEDS = (0, 1)
+
+
+@pytest.fixture(scope="module")
+def results():
+    return [wrong_gradients.run(quick=True, seed=s) for s in SEEDS]
+
+
+def test_claim_holds(results):
+    for r in results:
+        assert r.holds, (r.measured, r.checks)
+
+
+def test_bugs_defeat_every_optimizer(results):
+    for r in results:
+        for o in wrong_gradients.OPTIMIZERS:
+            assert r.best_acc["correct"][o][0] >= 0.95
+            assert r.best_acc["sign bug"][o][0] < 0.25
+            assert r.best_acc["layer-1 sign slip"][o][0] < 0.75
+            # The sign bug climbs the loss: no lr gets below the initial ~2.3.
+            assert r.best_train_loss["sign bug"][o][0] > 2.0
+
+
+def test_silent_bug_learns_and_only_the_gradient_check_sees_it(results):
+    for r in results:
+        for o in wrong_gradients.OPTIMIZERS:
+            assert r.best_acc["missing ReLU derivative"][o][0] >= 0.9
+        assert r.gradcheck_rel_error["correct"][0] < 1e-5
+        assert r.gradcheck_rel_error["missing ReLU derivative"][0] > 0.3
+        assert r.gradcheck_rel_error["sign bug"][0] == pytest.approx(2.0, abs=1e-4)
+
+
+def test_gradient_check_of_the_correct_backprop_is_exact():
+    d = datasets.load_digits(3)
+    params = mlp.init(jax.random.PRNGKey(7))
+    errors = wrong_gradients.gradient_check(
+        params, d.x_train[:64], d.y_train[:64], np.ones((3, 3), np.float32)
+    )
+    np.testing.assert_array_less(np.asarray(errors), 1e-5)
+
+
+def test_linear_model_fails_on_circles(results):
+    for r in results:
+        for o in wrong_gradients.OPTIMIZERS:
+            assert r.circles_best_acc["linear"][o][0] < 0.72
+            assert r.circles_best_acc["ReLU"][o][0] >= 0.96
+
+
+def test_adam_hides_a_mis_scaled_loss(results):
+    for r in results:
+        sgd, adam = r.scaled_acc["scaled"]["SGD"][0], r.scaled_acc["scaled"]["Adam"][0]
+        assert r.scaled_acc["unscaled"]["SGD"][0] >= 0.95
+        assert sgd < 0.4
+        assert abs(adam - r.scaled_acc["unscaled"]["Adam"][0]) < 0.015
+        # Adam is scale-invariant up to eps: the gap shrinks as eps does.
+        gaps = [r.adam_eps_gap[f"{e:g}"] for e in wrong_gradients.EPS_VALUES]
+        assert gaps[0] > 10 * gaps[1] > 100 * gaps[2]
+        assert gaps[2] < 1e-5
+
+
+def test_numbers_are_json(results):
+    json.dumps(results[0].numbers(), allow_nan=False)
