@@ -26,7 +26,8 @@ from flax.training.train_state import TrainState  # noqa: E402
 class MLP(nn.Module):
     @nn.compact
     def __call__(self, x):
-        return nn.Dense(10)(nn.relu(nn.Dense(32)(x)))
+        x = nn.relu(nn.Dense(32, name="hidden")(x))
+        return nn.Dense(10, name="out")(x)
 
 
 # One module object for every run: `apply_fn` is part of the jitted step's

@@ -52,6 +52,9 @@ def train(tx, steps=common.STEPS, change_lr=False):
     """Trains a fresh model; `change_lr`: cut the learning rate at LR_CHANGE_STEP."""
     model = MLP(nnx.Rngs(common.SEED))
     optimizer = nnx.Optimizer(model, tx, wrt=nnx.Param)
+    # Flax's advice for loops: cache the traversal of model and optimizer.
+    grad_step = nnx.cached_partial(gradients, model)
+    update_step = nnx.cached_partial(apply_gradients, model, optimizer)
     first = float(evaluate(model, *common.full_data()))
     moved = []
     for step in range(steps):
@@ -59,8 +62,8 @@ def train(tx, steps=common.STEPS, change_lr=False):
             # Each leaf of the state is an NNX variable: assign in place.
             hyperparams = optimizer.opt_state.hyperparams
             hyperparams["learning_rate"][...] = common.new_learning_rate()
-        _, grads = gradients(model, *common.batch(step))
-        moved.append(apply_gradients(model, optimizer, grads))
+        _, grads = grad_step(*common.batch(step))
+        moved.append(update_step(grads))
     final = float(evaluate(model, *common.full_data()))
     params = nnx.as_pure(nnx.state(model, nnx.Param))
     opt_state = nnx.as_pure(optimizer.opt_state)
