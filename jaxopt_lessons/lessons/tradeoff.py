@@ -270,17 +270,17 @@ def plot(result: Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
     )
     steps = LS_RECORD_EVERY * np.arange(1, len(result.ls_curves["GD"]) + 1)
     for o, lr in zip(LS_OPTIMIZERS, LS_LRS, strict=True):
-        ax.semilogy(
-            steps, result.ls_curves[o], color=colors[o], label=f"{o} (lr {lr:g})"
-        )
-    ax.set_xlabel("step")
+        ax.loglog(steps, result.ls_curves[o], color=colors[o], label=f"{o} (lr {lr:g})")
+    ax.text(steps[-1], 3e-7, "float32 rounding floor", ha="right", va="top", fontsize=8)
+    ax.set_ylim(1e-7, 3)
+    ax.set_xlabel("step (log)")
     ax.set_ylabel("‖w − w_mn‖ / ‖w_mn‖ (log)")
     ax.set_title(
         f"Least squares, n={LS_N} < d={LS_D}, from w = 0\n"
         "(RMSprop and Adam overlap, far from w_mn)",
         fontsize=10,
     )
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="center left")
     ratio = np.asarray(result.adam_over_gd_test_mse)
     ax2.plot(np.arange(ratio.size), ratio, "o", color=colors["Adam"])
     ax2.axhline(1, color="k", lw=1, ls="--", label="same test error as GD")
