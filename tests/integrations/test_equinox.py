@@ -8,6 +8,8 @@ step back into the model.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import optax
 import pytest
@@ -18,9 +20,22 @@ from tests.integrations import common
 eqx = pytest.importorskip("equinox")
 
 
-def make_model():
+@functools.cache
+def initial_model():
+    """The MLP's structure from `filter_eval_shape`, filled with the shared weights."""
     key = jax.random.key(common.SEED)
-    return eqx.nn.MLP(64, 10, width_size=32, depth=1, key=key)
+    shape = eqx.filter_eval_shape(eqx.nn.MLP, 64, 10, width_size=32, depth=1, key=key)
+    w1, b1, w2, b2 = common.initial_weights()
+    return eqx.tree_at(
+        lambda m: (
+            m.layers[0].weight,
+            m.layers[0].bias,
+            m.layers[1].weight,
+            m.layers[1].bias,
+        ),
+        shape,
+        (w1.T, b1, w2.T, b2),  # Equinox stores (outputs, inputs)
+    )
 
 
 def loss_fn(model, x, y):
@@ -46,8 +61,8 @@ def apply_gradients(model, opt_state, tx, grads):
 
 
 def train(tx, steps=common.STEPS, change_lr=False):
-    """Trains a fresh model; `change_lr`: cut the learning rate at LR_CHANGE_STEP."""
-    model = make_model()
+    """Trains from the shared weights; `change_lr`: cut the rate at LR_CHANGE_STEP."""
+    model = initial_model()  # immutable: every run may start from it
     opt_state = tx.init(eqx.filter(model, eqx.is_array))
     first = float(evaluate(model, *common.full_data()))
     moved = []

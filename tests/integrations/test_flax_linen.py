@@ -37,8 +37,13 @@ model = MLP()
 
 @functools.cache
 def initial_params():
+    w1, b1, w2, b2 = common.initial_weights()
+    params = {"hidden": {"kernel": w1, "bias": b1}, "out": {"kernel": w2, "bias": b2}}
+    # The same layout as `model.init` would give (traced only, nothing drawn).
     x = jnp.zeros((1, 64), jnp.float32)
-    return model.init(jax.random.key(common.SEED), x)["params"]
+    layout = jax.eval_shape(model.init, jax.random.key(common.SEED), x)["params"]
+    assert jax.tree.map(jnp.shape, params) == jax.tree.map(jnp.shape, layout)
+    return params
 
 
 def loss_fn(params, x, y):

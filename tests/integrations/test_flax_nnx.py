@@ -28,6 +28,20 @@ class MLP(nnx.Module):
         return self.out(nnx.relu(self.hidden(x)))
 
 
+def initial_model():
+    """A fresh model laid out by `nnx.eval_shape`, filled with the shared weights."""
+    model = nnx.eval_shape(lambda: MLP(nnx.Rngs(common.SEED)))
+    w1, b1, w2, b2 = common.initial_weights()
+    for variable, value in [
+        (model.hidden.kernel, w1),
+        (model.hidden.bias, b1),
+        (model.out.kernel, w2),
+        (model.out.bias, b2),
+    ]:
+        variable.set_value(value)
+    return model
+
+
 def loss_fn(model, x, y):
     return common.cross_entropy(model(x), y)
 
@@ -49,8 +63,8 @@ def apply_gradients(model, optimizer, grads):
 
 
 def train(tx, steps=common.STEPS, change_lr=False):
-    """Trains a fresh model; `change_lr`: cut the learning rate at LR_CHANGE_STEP."""
-    model = MLP(nnx.Rngs(common.SEED))
+    """Trains from the shared weights; `change_lr`: cut the rate at LR_CHANGE_STEP."""
+    model = initial_model()
     optimizer = nnx.Optimizer(model, tx, wrt=nnx.Param)
     # Flax's advice for loops: cache the traversal of model and optimizer.
     grad_step = nnx.cached_partial(gradients, model)
