@@ -3,7 +3,8 @@
 The loop is Equinox's usual one: the model is a pytree, `eqx.filter` keeps
 its arrays, `eqx.filter_value_and_grad` differentiates with respect to them,
 the optimizer sees the filtered tree, and `eqx.apply_updates` writes the
-step back into the model.
+step back into the model, all under `eqx.filter_jit` (the gradient jitted
+apart from the update, so that it compiles once for the file).
 """
 
 from __future__ import annotations

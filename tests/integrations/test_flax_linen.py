@@ -1,9 +1,12 @@
 """jaxopt_lessons optimizers in a Flax linen training loop.
 
-The loop is linen's usual one: parameters from `Module.init`, a
-`flax.training.train_state.TrainState` holding them with the optimizer and
-its state, and a jitted step that calls `state.apply_gradients`, which runs
-`tx.update` and `optax.apply_updates` on our transforms unchanged.
+The loop is linen's usual one: a parameter dict laid out as `Module.init`
+lays it out, a `flax.training.train_state.TrainState` holding it with the
+optimizer and its state, and jitted code that calls `state.apply_gradients`,
+which runs `tx.update` and `optax.apply_updates` on our transforms unchanged.
+(The step is jitted in two halves, gradient and update, only so that the
+gradient half compiles once for the whole file; notebook 07 shows the usual
+single jitted step.)
 """
 
 from __future__ import annotations

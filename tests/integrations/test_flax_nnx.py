@@ -2,7 +2,8 @@
 
 The loop is NNX's usual one: a mutable `nnx.Module`, an
 `nnx.Optimizer(model, tx, wrt=nnx.Param)` (`wrt` is required since Flax
-0.11), and an `nnx.jit` step that calls `optimizer.update(model, grads)`.
+0.11), and `nnx.jit` code that calls `optimizer.update(model, grads)`
+(jitted apart from the gradient, which then compiles once for the file).
 NNX wraps every leaf of the optimizer state in a variable; our states are
 NamedTuples of arrays, as Optax's are, so they travel the same way.
 """
