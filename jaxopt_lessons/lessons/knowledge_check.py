@@ -210,7 +210,7 @@ def gather_evidence(seed: int = 0) -> dict:
 
     circle_lrs = [0.1, 0.3, 1.0]
     circle_acc = wrong_gradients.circles_accuracy(
-        seed, which=[0] * 3, lr=circle_lrs, slope=[0.0] * 3
+        seed, which=[0] * 3, lr=circle_lrs, slope=[0.0] * 3, optimizers=("SGD",)
     )
 
     return {
