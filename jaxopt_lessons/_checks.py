@@ -18,6 +18,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 __all__ = [
     "check_bool",
@@ -29,6 +30,7 @@ __all__ = [
     "check_non_negative",
     "check_positive",
     "check_tree_matches",
+    "empty_init",
 ]
 
 
@@ -76,9 +78,10 @@ def check_interval(
     *,
     high_closed: bool = False,
 ) -> None:
-    """Raises unless ``low <= value < high`` (``<= high`` if `high_closed`).
+    """Raises unless `value` is finite and ``low <= value < high``.
 
-    NaN fails every comparison and so is rejected too.
+    With `high_closed`, ``value <= high`` instead. NaN fails every comparison
+    and infinities are refused even where a bound is infinite.
     """
     if _is_traced(value):
         return
@@ -89,6 +92,8 @@ def check_interval(
         raise ValueError(
             f"{fn}: `{name}` must lie in [{low:g}, {high:g}{bracket}, got {_show(value)}."
         )
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{fn}: `{name}` must be finite, got {_show(value)}.")
 
 
 def check_non_negative(fn: str, name: str, value: Any) -> None:
@@ -168,10 +173,24 @@ def check_float_params(fn: str, params: Any) -> None:
             )
 
 
-def check_tree_matches(fn: str, updates: Any, state_tree: Any) -> None:
+def empty_init(fn: str) -> Callable[[Any], Any]:
+    """`init` of a stateless block: checks the params' dtypes, holds nothing."""
+
+    def init_fn(params: Any) -> Any:
+        check_float_params(fn, params)
+        return optax.EmptyState()
+
+    return init_fn
+
+
+def check_tree_matches(
+    fn: str, updates: Any, state_tree: Any, *, shapes: bool = True
+) -> None:
     """Raises when `updates` is not shaped like the tree the state was built for.
 
-    Runs at trace time, so under `jax.jit` it costs nothing per step.
+    With ``shapes=False`` only the tree structure is compared (for states whose
+    leaves are not shaped like the params, such as factored moments). Runs at
+    trace time, so under `jax.jit` it costs nothing per step.
     """
     got, want = jax.tree.structure(updates), jax.tree.structure(state_tree)
     if got != want:
@@ -179,6 +198,8 @@ def check_tree_matches(fn: str, updates: Any, state_tree: Any) -> None:
             f"{fn}: the structure of `updates` does not match the optimizer state "
             f"(built by `init` from the params).\n  updates: {got}\n  state:   {want}"
         )
+    if not shapes:
+        return
     for (path, update), (_, moment) in zip(_paths(updates), _paths(state_tree)):
         if jnp.shape(update) != jnp.shape(moment):
             raise ValueError(

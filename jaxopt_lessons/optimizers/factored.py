@@ -55,6 +55,16 @@ def adafactor(
     fn = "adafactor"
     _checks.check_learning_rate(fn, "learning_rate", learning_rate, allow_none=True)
     _checks.check_bool(fn, "multiply_by_parameter_scale", multiply_by_parameter_scale)
+    # The blocks below check these too, but under their own argument names.
+    _checks.check_non_negative(fn, "decay_offset", decay_offset)
+    _checks.check_positive(fn, "eps", eps)
+    _checks.check_dtype(fn, "dtype_momentum", dtype_momentum)
+    if clipping_threshold is not None:
+        _checks.check_positive(fn, "clipping_threshold", clipping_threshold)
+    if momentum is not None:
+        _checks.check_interval(fn, "momentum", momentum, 0.0, 1.0)
+    if weight_decay_rate is not None:
+        _checks.check_learning_rate(fn, "weight_decay_rate", weight_decay_rate)
     links = [
         scale_by_factored_rms(
             factored, decay_rate, decay_offset, min_dim_size_to_factor, eps

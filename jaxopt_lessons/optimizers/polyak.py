@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax
 import optax
 
+from jaxopt_lessons import _checks
 from jaxopt_lessons.optimizers.sgd import sgd
 from jaxopt_lessons.transforms.polyak import scale_by_polyak
 
@@ -30,6 +31,7 @@ def polyak_sgd(
     Raises:
         ValueError: an invalid hyperparameter.
     """
+    _checks.check_learning_rate("polyak_sgd", "scaling", scaling)
     return optax.chain(
         sgd(learning_rate=scaling),
         scale_by_polyak(

@@ -52,6 +52,8 @@ def rmsprop(
     _checks.check_bool(fn, "nesterov", nesterov)
     if momentum is None and nesterov:
         raise ValueError(f"{fn}: `nesterov=True` needs a `momentum` value, got None.")
+    if momentum is not None:
+        _checks.check_interval(fn, "momentum", momentum, 0.0, 1.0)
     precondition = scale_by_stddev if centered else scale_by_rms
     return optax.chain(
         precondition(

@@ -38,10 +38,13 @@ def sgd(
     """
     _checks.check_learning_rate("sgd", "learning_rate", learning_rate)
     _checks.check_bool("sgd", "nesterov", nesterov)
+    _checks.check_dtype("sgd", "accumulator_dtype", accumulator_dtype)
     if momentum is None:
         if nesterov:
             raise ValueError("sgd: `nesterov=True` needs a `momentum` value, got None.")
         direction = optax.identity()
     else:
+        # Checked here so that the message names sgd's argument, not trace's.
+        _checks.check_interval("sgd", "momentum", momentum, 0.0, 1.0)
         direction = trace(momentum, nesterov, accumulator_dtype)
     return optax.chain(direction, scale_by_learning_rate(learning_rate))

@@ -52,6 +52,7 @@ def signum(
         (Signum).
     """
     _checks.check_learning_rate("signum", "learning_rate", learning_rate)
+    _checks.check_interval("signum", "beta", beta, 0.0, 1.0)
     return optax.chain(
         ema(beta, debias=False, accumulator_dtype=accumulator_dtype),
         scale_by_sign(),

@@ -30,4 +30,5 @@ def sm3(
             f"no schedules), got {learning_rate!r}."
         )
     _checks.check_learning_rate("sm3", "learning_rate", learning_rate)
+    _checks.check_interval("sm3", "momentum", momentum, 0.0, 1.0)
     return optax.chain(scale_by_sm3(momentum), scale(-learning_rate))

@@ -75,6 +75,7 @@ def lars(
     """
     _checks.check_learning_rate("lars", "learning_rate", learning_rate)
     _checks.check_bool("lars", "nesterov", nesterov)
+    _checks.check_interval("lars", "momentum", momentum, 0.0, 1.0)
     return optax.chain(
         add_decayed_weights(weight_decay, mask=weight_decay_mask),
         optax.masked(

@@ -75,7 +75,7 @@ def check_lr(fn: str, lr: Any) -> None:
     if not isinstance(lr, jax.core.Tracer) and np.ndim(lr) != 0:
         raise ValueError(
             f"{fn}: `lr` must be a scalar or a schedule (torch: a 1-element "
-            f"tensor), got an array of shape {np.shape(lr)}."
+            f"tensor), got {lr!r} of shape {np.shape(lr)}."
         )
     _checks.check_non_negative(fn, "lr", lr)
 

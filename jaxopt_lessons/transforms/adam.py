@@ -127,10 +127,15 @@ def scale_by_adam(
         # 2) Undo the pull towards the zero initial moments.
         count = tm.increment(state.count)
         if nesterov:
+            # g / (1 − β₁ᵗ) is 10·g at t = 1: form it in v's dtype (a no-op
+            # unless `nu_dtype` is wider) so a float16 gradient cannot overflow.
+            wide = jax.tree.map(
+                lambda g, v: g.astype(jnp.promote_types(g.dtype, v.dtype)), updates, nu
+            )
             mu_hat = jax.tree.map(
                 lambda m, g: b1 * m + (1 - b1) * g,
                 tm.bias_correction(mu, b1, tm.increment(count)),
-                tm.bias_correction(updates, b1, count),
+                tm.bias_correction(wide, b1, count),
             )
         else:
             mu_hat = tm.bias_correction(mu, b1, count)

@@ -40,7 +40,7 @@ def clip(max_delta: jax.typing.ArrayLike) -> optax.GradientTransformation:
             lambda u: jnp.clip(u, -max_delta, max_delta), updates
         ), state
 
-    return optax.GradientTransformation(optax.init_empty_state, update_fn)
+    return optax.GradientTransformation(_checks.empty_init("clip"), update_fn)
 
 
 def clip_by_global_norm(max_norm: jax.typing.ArrayLike) -> optax.GradientTransformation:
@@ -83,7 +83,9 @@ def clip_by_global_norm(max_norm: jax.typing.ArrayLike) -> optax.GradientTransfo
         )
         return updates, state
 
-    return optax.GradientTransformation(optax.init_empty_state, update_fn)
+    return optax.GradientTransformation(
+        _checks.empty_init("clip_by_global_norm"), update_fn
+    )
 
 
 def clip_by_block_rms(threshold: jax.typing.ArrayLike) -> optax.GradientTransformation:
@@ -119,7 +121,9 @@ def clip_by_block_rms(threshold: jax.typing.ArrayLike) -> optax.GradientTransfor
         del params
         return jax.tree.map(one, updates), state
 
-    return optax.GradientTransformation(optax.init_empty_state, update_fn)
+    return optax.GradientTransformation(
+        _checks.empty_init("clip_by_block_rms"), update_fn
+    )
 
 
 def _unit_norms(x, axis):
@@ -207,4 +211,6 @@ def adaptive_grad_clip(
         _checks.check_tree_matches(fn, updates, params)
         return jax.tree.map(one, updates, params), state
 
-    return optax.GradientTransformation(optax.init_empty_state, update_fn)
+    return optax.GradientTransformation(
+        _checks.empty_init("adaptive_grad_clip"), update_fn
+    )

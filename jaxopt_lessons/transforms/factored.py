@@ -158,7 +158,10 @@ def scale_by_factored_rms(
     def update_fn(updates, state, params=None):
         if params is None:
             raise ValueError(f"{fn}: `update` needs the current `params`; got None.")
+        # `state.v` holds one leaf per param (a placeholder where factored).
+        _checks.check_tree_matches(fn, updates, state.v, shapes=False)
         _checks.check_tree_matches(fn, updates, params)
+        _check_state_shapes(init_fn, updates, state)
         decay = decay_rate_fn(state.count - step_offset, decay_rate)
 
         def one(g, v_row, v_col, v, p):
@@ -186,6 +189,35 @@ def scale_by_factored_rms(
         return updates, _split(tm.increment(state.count), out)
 
     return optax.GradientTransformation(init_fn, update_fn)
+
+
+def _check_state_shapes(init_fn, updates, state):
+    """Raises unless `state` has the shapes `init` would give for `updates`.
+
+    The moments are not shaped like the params, so each leaf's state is
+    compared with the state its update's shape calls for (trace time only).
+    """
+    expected = jax.eval_shape(init_fn, updates)
+    names = ("v_row", "v_col", "v")
+    for (path, g), *pairs in zip(
+        _checks._paths(updates),
+        *[
+            zip(
+                jax.tree.leaves(getattr(expected, n)),
+                jax.tree.leaves(getattr(state, n)),
+            )
+            for n in names
+        ],
+    ):
+        if any(jnp.shape(want) != jnp.shape(got) for want, got in pairs):
+            held = ", ".join(
+                f"{n} {jnp.shape(got)}" for n, (_, got) in zip(names, pairs)
+            )
+            raise ValueError(
+                f"scale_by_factored_rms: the update at {path or 'the root'} has shape "
+                f"{jnp.shape(g)}, but the optimizer state there ({held}) was built "
+                "by `init` for a parameter of another shape."
+            )
 
 
 class _Leaf:
@@ -244,4 +276,6 @@ def scale_by_param_block_rms(
         )
         return updates, state
 
-    return optax.GradientTransformation(optax.init_empty_state, update_fn)
+    return optax.GradientTransformation(
+        _checks.empty_init("scale_by_param_block_rms"), update_fn
+    )

@@ -86,4 +86,6 @@ def scale_by_polyak(
         )
         return jax.tree.map(lambda g: step * g, updates), state
 
-    return optax.GradientTransformationExtraArgs(optax.init_empty_state, update_fn)
+    return optax.GradientTransformationExtraArgs(
+        _checks.empty_init("scale_by_polyak"), update_fn
+    )

@@ -38,7 +38,7 @@ def scale(step_size: jax.typing.ArrayLike) -> optax.GradientTransformation:
         del params
         return jax.tree.map(lambda g: step_size * g, updates), state
 
-    return optax.GradientTransformation(optax.init_empty_state, update_fn)
+    return optax.GradientTransformation(_checks.empty_init("scale"), update_fn)
 
 
 class ScaleByScheduleState(NamedTuple):
@@ -70,7 +70,7 @@ def scale_by_schedule(step_size_fn: _checks.Schedule) -> optax.GradientTransform
         )
 
     def init_fn(params):
-        del params
+        _checks.check_float_params("scale_by_schedule", params)
         return ScaleByScheduleState(count=jnp.zeros([], jnp.int32))
 
     def update_fn(updates, state, params=None):

@@ -6,6 +6,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from jaxopt_lessons import _checks
+
 __all__ = ["scale_by_sign"]
 
 
@@ -34,4 +36,4 @@ def scale_by_sign() -> optax.GradientTransformation:
         del params
         return jax.tree.map(jnp.sign, updates), state
 
-    return optax.GradientTransformation(optax.init_empty_state, update_fn)
+    return optax.GradientTransformation(_checks.empty_init("scale_by_sign"), update_fn)

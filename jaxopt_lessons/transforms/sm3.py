@@ -29,6 +29,8 @@ class ScaleBySM3State(NamedTuple):
 def _axis_vector(x, axis):
     """Zeros shaped (and sharded) like `x` reduced over every axis but `axis`."""
     others = tuple(i for i in range(x.ndim) if i != axis)
+    if not others:  # a vector's only cover is shaped like the vector itself
+        return jnp.zeros_like(x)
     return jnp.zeros_like(jax.eval_shape(lambda y: jnp.sum(y, axis=others), x))
 
 

@@ -71,4 +71,6 @@ def scale_by_trust_ratio(
         _checks.check_tree_matches(fn, updates, params)
         return jax.tree.map(one, updates, params), state
 
-    return optax.GradientTransformation(optax.init_empty_state, update_fn)
+    return optax.GradientTransformation(
+        _checks.empty_init("scale_by_trust_ratio"), update_fn
+    )

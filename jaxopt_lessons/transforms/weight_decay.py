@@ -55,7 +55,7 @@ def add_decayed_weights(
     scheduled = _checks.is_schedule(weight_decay)
 
     def init_fn(params):
-        del params
+        _checks.check_float_params(fn, params)
         if scheduled:
             return AddDecayedWeightsState(count=jnp.zeros([], jnp.int32))
         return optax.EmptyState()

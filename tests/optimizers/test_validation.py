@@ -61,11 +61,11 @@ def test_sgd_rules():
     ):
         jol.sgd(0.1, nesterov=True)
     with pytest.raises(
-        ValueError, match=r"trace: `decay` must lie in \[0, 1\), got 1.0"
+        ValueError, match=r"sgd: `momentum` must lie in \[0, 1\), got 1.0"
     ):
         jol.sgd(0.1, momentum=1.0)
     with pytest.raises(
-        ValueError, match=r"trace: `decay` must lie in \[0, 1\), got -0.9"
+        ValueError, match=r"sgd: `momentum` must lie in \[0, 1\), got -0.9"
     ):
         jol.sgd(0.1, momentum=-0.9)
     with pytest.raises(TypeError, match="sgd: `nesterov` must be True or False"):
@@ -85,7 +85,7 @@ def test_rmsprop_rules():
         jol.rmsprop(0.1, centered=1)
     with pytest.raises(ValueError, match="`eps` and `initial_scale` cannot both be 0"):
         jol.rmsprop(0.1, eps=0.0)
-    with pytest.raises(ValueError, match=r"trace: `decay` must lie in \[0, 1\)"):
+    with pytest.raises(ValueError, match=r"rmsprop: `momentum` must lie in \[0, 1\)"):
         jol.rmsprop(0.1, momentum=1.5)
 
 

@@ -39,23 +39,24 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 
-# Library fixes that are not in yet, each pinned by `test_known_gaps` below
-# (strict xfail, so it flips to a failure once fixed) and left out of the
-# fuzzing until then: factory id -> argument -> (a bad value, reason).
-_RENAMED = "passes `{arg}` on to `{block}`, whose message names `{inner}` instead"
-_MINUS_INF = "check_interval(fn, name, value, -inf, inf) lets -inf through"
+# Regression cases: values that once slipped through or were reported under
+# another name (an inner block's argument), each checked by name below and
+# fuzzed like every other value: factory id -> argument -> (bad value, what
+# went wrong before).
+_RENAMED = "passed `{arg}` on to `{block}`, whose message named `{inner}` instead"
+_MINUS_INF = "check_interval(fn, name, value, -inf, inf) let -inf through"
 
 
 def _renamed(arg, block, inner, value=-1.0):
     return (value, _RENAMED.format(arg=arg, block=block, inner=inner))
 
 
-KNOWN_GAPS = {
+REGRESSIONS = {
     "sgd": {
         "momentum": _renamed("momentum", "trace", "decay", 1.5),
         "accumulator_dtype": (
             jnp.int32,
-            "without momentum, sgd never checks `accumulator_dtype`",
+            "without momentum, sgd never checked `accumulator_dtype`",
         ),
     },
     "rmsprop": {"momentum": _renamed("momentum", "trace", "decay")},
@@ -78,7 +79,7 @@ KNOWN_GAPS = {
         ),
         "dtype_momentum": (
             jnp.int32,
-            "without momentum, adafactor never checks `dtype_momentum`",
+            "without momentum, adafactor never checked `dtype_momentum`",
         ),
         "weight_decay_rate": _renamed(
             "weight_decay_rate", "add_decayed_weights", "weight_decay"
@@ -101,9 +102,9 @@ for _name in (
     "rprop",
     "sgd",
 ):
-    KNOWN_GAPS.setdefault(f"torch.{_name}", {})["lr"] = (
+    REGRESSIONS.setdefault(f"torch.{_name}", {})["lr"] = (
         [0.1],
-        "check_lr's message for a non-scalar shows its shape, not the value",
+        "check_lr's message for a non-scalar showed its shape, not the value",
     )
 
 
@@ -115,10 +116,6 @@ def _update(tx):
         return tx.update(grads, state, params, **extra)
 
     return update
-
-
-def _gap(factory, name):
-    return name in KNOWN_GAPS.get(factory.id, {})
 
 
 def test_every_argument_has_a_rule():
@@ -185,9 +182,7 @@ def _fuzzed(factory, kind):
     out = []
     for p in factory.parameters:
         rule = rules.rule_for(factory, p.name)
-        if getattr(rule, kind) is not None and not (
-            kind != "valid" and _gap(factory, p.name)
-        ):
+        if getattr(rule, kind) is not None:
             out.append((p.name, rule))
     return out
 
@@ -245,18 +240,14 @@ def test_valid_hyperparameters_build_a_working_transform(factory, data):
 @pytest.mark.parametrize(
     "factory, name",
     [
-        pytest.param(
-            f,
-            name,
-            id=f"{f.id}.{name}",
-            marks=pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[f.id][name][1]),
-        )
+        pytest.param(f, name, id=f"{f.id}.{name}")
         for f in FACTORIES
-        for name in KNOWN_GAPS.get(f.id, {})
+        for name in REGRESSIONS.get(f.id, {})
     ],
 )
-def test_known_gaps(factory, name):
-    _refused(factory, name, KNOWN_GAPS[factory.id][name][0])
+def test_regressions(factory, name):
+    """Each value is refused, by this factory's name and argument."""
+    _refused(factory, name, REGRESSIONS[factory.id][name][0])
 
 
 # ----------------------------------------------------------------------------
@@ -317,40 +308,6 @@ def _default_transform(factory):
     return factory.fn(**kwargs)
 
 
-# Stateless blocks that never look at the params' dtypes (library fix pending:
-# call `_checks.check_float_params` in their `init`).
-INT_PARAM_GAPS = {
-    "scale", "scale_by_learning_rate", "scale_by_schedule", "add_decayed_weights",
-    "sign_sgd", "scale_by_sign", "scale_by_trust_ratio", "scale_by_polyak",
-    "scale_by_param_block_rms", "polyak_sgd", "fromage", "clip", "clip_by_global_norm",
-    "clip_by_block_rms", "adaptive_grad_clip",
-}  # fmt: skip
-
-
-def _int_cases():
-    for factory in FACTORIES:
-        marks = []
-        if factory.id in INT_PARAM_GAPS:
-            marks = [
-                pytest.mark.xfail(strict=True, reason="integer params not refused")
-            ]
-        yield pytest.param(factory, id=factory.id, marks=marks)
-
-
-# Factored moments are shaped by rows and columns, not like the params, and
-# `update` does not compare the trees first (library fix pending: call
-# `_checks.check_tree_matches(fn, updates, params)` at the top of `update`).
-TREE_GAPS = {"adafactor", "scale_by_factored_rms"}
-
-
-def _tree_cases():
-    for factory in FACTORIES:
-        marks = []
-        if factory.id in TREE_GAPS:
-            marks = [pytest.mark.xfail(strict=True, reason="JAX's error, not ours")]
-        yield pytest.param(factory, id=factory.id, marks=marks)
-
-
 def _has_tree_state(state):
     """Whether the state holds per-parameter leaves (not only counters)."""
     return any(jnp.ndim(leaf) > 0 for leaf in jax.tree.leaves(state))
@@ -361,7 +318,7 @@ def _ours(error, factory):
     return head in {factory.message_name} | rules.block_names()
 
 
-@pytest.mark.parametrize("factory", list(_tree_cases()))
+@pytest.mark.parametrize("factory", FACTORIES, ids=repr)
 def test_update_with_a_tree_that_does_not_match_the_state(factory):
     tx = _default_transform(factory)
     params = {"w": jnp.ones((2, 3)), "b": jnp.ones(3)}
@@ -375,7 +332,7 @@ def test_update_with_a_tree_that_does_not_match_the_state(factory):
     assert "structure" in str(info.value) and "'b'" in str(info.value)
 
 
-@pytest.mark.parametrize("factory", list(_tree_cases()))
+@pytest.mark.parametrize("factory", FACTORIES, ids=repr)
 def test_update_with_mismatched_shapes(factory):
     tx = _default_transform(factory)
     params = {"w": jnp.ones((2, 3)), "b": jnp.ones(3)}
@@ -391,7 +348,7 @@ def test_update_with_mismatched_shapes(factory):
 
 
 @pytest.mark.parametrize("dtype", [jnp.int32, jnp.bool_], ids=["int32", "bool"])
-@pytest.mark.parametrize("factory", list(_int_cases()))
+@pytest.mark.parametrize("factory", FACTORIES, ids=repr)
 def test_integer_and_bool_params_are_refused(factory, dtype):
     tx = _default_transform(factory)
     params = {"w": jnp.ones((2, 3)), "n": jnp.zeros(3, dtype)}

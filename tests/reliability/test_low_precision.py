@@ -81,22 +81,7 @@ def test_nu_dtype_is_offered_by_the_adam_family():
     }
 
 
-# NAdam's look-ahead divides the raw gradient by 1 − β₁ᵗ in the gradient's
-# dtype: at t = 1 that is 10·g, which overflows float16 for |g| > 6550 (library
-# fix pending: form that term in the dtype of `nu`).
-NESTEROV_GAP = "g / (1 − β₁ᵗ) of the look-ahead is formed in float16 and overflows"
-
-
-def _nu_cases():
-    for f in NU_DTYPE:
-        nesterov = inspect.signature(f.fn).parameters["nesterov"].default is True
-        marks = (
-            [pytest.mark.xfail(strict=True, reason=NESTEROV_GAP)] if nesterov else []
-        )
-        yield pytest.param(f, id=f.id, marks=marks)
-
-
-@pytest.mark.parametrize("factory", list(_nu_cases()))
+@pytest.mark.parametrize("factory", NU_DTYPE, ids=repr)
 def test_float32_second_moment_holds_float16_gradients_up_to_1e4(factory):
     updates, nu = _big_f16_step(factory, nu_dtype=jnp.float32)
     # The division happens in float32 too, so the update comes out float32;

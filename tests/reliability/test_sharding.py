@@ -45,26 +45,7 @@ def test_the_check_saw_8_devices_and_every_optimizer(sharded):
     assert set(report["optimizers"]) == {f.id for f in training.OPTIMIZERS}
 
 
-# Library fixes pending (see the reasons); strict, so each flips once fixed.
-INIT_GAPS = {
-    "sm3": "scale_by_sm3's init builds the accumulators of 1-D params with "
-    "jnp.zeros(shape), on one device, not like the param",
-}
-
-
-@pytest.mark.parametrize(
-    "factory",
-    [
-        pytest.param(
-            f,
-            id=f.id,
-            marks=[pytest.mark.xfail(strict=True, reason=INIT_GAPS[f.id])]
-            if f.id in INIT_GAPS
-            else [],
-        )
-        for f in training.OPTIMIZERS
-    ],
-)
+@pytest.mark.parametrize("factory", training.OPTIMIZERS, ids=repr)
 def test_state_follows_the_params_sharding_after_init(factory, sharded):
     mine = sharded[0]["optimizers"][factory.id]
     assert not mine["errors"], mine["errors"]

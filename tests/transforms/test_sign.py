@@ -31,7 +31,7 @@ def test_signum_follows_the_sign_of_the_average():
 def test_validation():
     with pytest.raises(ValueError, match="sign_sgd: `learning_rate` must lie"):
         jol.sign_sgd(-1.0)
-    with pytest.raises(ValueError, match=r"ema: `decay` must lie in \[0, 1\)"):
+    with pytest.raises(ValueError, match=r"signum: `beta` must lie in \[0, 1\)"):
         jol.signum(0.1, beta=1.0)
     with pytest.raises(ValueError, match="`accumulator_dtype` must be a floating"):
         jol.signum(0.1, accumulator_dtype=jnp.int32)

@@ -87,7 +87,7 @@ def test_validation():
         jol.fromage(0.1, min_norm=float("nan"))
     with pytest.raises(TypeError, match="lars: `nesterov` must be True or False"):
         jol.lars(0.1, nesterov=None)
-    with pytest.raises(ValueError, match=r"trace: `decay` must lie in \[0, 1\)"):
+    with pytest.raises(ValueError, match=r"lars: `momentum` must lie in \[0, 1\)"):
         jol.lars(0.1, momentum=1.0)
     with pytest.raises(ValueError, match="add_decayed_weights: `weight_decay` must"):
         jol.lamb(0.1, weight_decay=-1.0)
