@@ -13,7 +13,14 @@ so it drops into Optax, Flax and Equinox training code::
 The update rules live in `jaxopt_lessons.transforms`, one idea per file; the
 optimizers in `jaxopt_lessons.optimizers` are short chains of them. The
 plumbing (`chain`, `apply_updates`, the base types) is Optax's own.
+
+Also here: `grouped` (state of many small leaves in a few flat buffers, see
+`jaxopt_lessons.grouping`), `make_train_step` (a jitted step with donated
+buffers), `jaxopt_lessons.torch` (torch.optim's rules, imported on first use)
+and `jaxopt_lessons.checkpoint` (save and restore optimizer state).
 """
+
+import importlib
 
 from optax import (
     EmptyState,
@@ -31,7 +38,18 @@ from optax import (
 
 from jaxopt_lessons import optimizers as _optimizers
 from jaxopt_lessons import transforms as _transforms
+from jaxopt_lessons.grouping import (
+    GroupedTree,
+    NotElementwiseError,
+    check_elementwise,
+    group,
+    grouped,
+    is_grouped,
+    not_elementwise,
+    partition_invariant,
+)
 from jaxopt_lessons.optimizers import *  # noqa: F403  (each subpackage lists its API)
+from jaxopt_lessons.training import make_apply_step, make_train_step
 from jaxopt_lessons.transforms import *  # noqa: F403
 
 __version__ = "0.1.0"
@@ -59,10 +77,36 @@ _PLUMBING = [
     "identity",
 ]
 
+#: Faster execution: grouped state and a donated train step.
+_EXECUTION = [
+    "GroupedTree",
+    "NotElementwiseError",
+    "check_elementwise",
+    "group",
+    "grouped",
+    "is_grouped",
+    "make_apply_step",
+    "make_train_step",
+    "not_elementwise",
+    "partition_invariant",
+]
+
+#: Subpackages loaded on first attribute access, so `import jaxopt_lessons`
+#: stays light (the lessons need matplotlib and scikit-learn).
+_LAZY = ("benchmarks", "checkpoint", "lessons", "problems", "torch")
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "OPTIMIZERS",
     "TRANSFORMS",
     *_PLUMBING,
+    *_EXECUTION,
     *_optimizers.__all__,
     *_transforms.__all__,
 ]

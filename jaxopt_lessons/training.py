@@ -14,7 +14,7 @@ the returned ones::
     for batch in batches:
         params, state, loss = step(params, state, batch)
 
-The params may be a `GroupedTree` (see `jaxopt_lessons.grouped`): `loss_fn`
+The params may be a `GroupedTree` (see `jaxopt_lessons.grouping`): `loss_fn`
 then still receives the ordinary tree, and the optimizer works on the few
 flat buffers.
 """
@@ -27,7 +27,7 @@ from typing import Any
 import jax
 import optax
 
-from jaxopt_lessons.grouped import is_grouped
+from jaxopt_lessons.grouping import is_grouped
 
 __all__ = ["make_apply_step", "make_train_step"]
 

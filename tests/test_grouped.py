@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -11,10 +9,8 @@ import optax
 import pytest
 
 import jaxopt_lessons as jol
-import jaxopt_lessons.grouped  # noqa: F401  (the module, whatever the package exports)
+from jaxopt_lessons import grouping as g
 from tests import helpers
-
-g = sys.modules["jaxopt_lessons.grouped"]
 
 STEPS = 3
 

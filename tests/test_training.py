@@ -10,7 +10,7 @@ import pytest
 
 import jaxopt_lessons as jol
 from jaxopt_lessons import training
-from jaxopt_lessons.grouped import group, grouped
+from jaxopt_lessons.grouping import group, grouped
 from tests import helpers
 
 

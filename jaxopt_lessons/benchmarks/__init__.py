@@ -3,7 +3,7 @@
 ``python -m jaxopt_lessons bench`` measures every optimizer of this package
 against Optax (and torch.optim, foreach and fused, when torch is installed)
 on three tree shapes: one large leaf, a transformer-like tree and many small
-leaves, with the grouped path (`jaxopt_lessons.grouped`) beside the per-leaf
+leaves, with the grouped path (`jaxopt_lessons.grouping`) beside the per-leaf
 one, plus a sweep benchmark of `jaxopt_lessons.sweeps`. ``--quick`` runs tiny
 shapes in under a minute. See `cli.main` for the options.
 

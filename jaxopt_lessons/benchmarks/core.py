@@ -26,8 +26,8 @@ import numpy as np
 import optax
 
 import jaxopt_lessons as jol
-from jaxopt_lessons.grouped import group, is_grouped
-from jaxopt_lessons.grouped import grouped as grouped_tx
+from jaxopt_lessons.grouping import group, is_grouped
+from jaxopt_lessons.grouping import grouped as grouped_tx
 from jaxopt_lessons.training import make_apply_step
 
 # ---------------------------------------------------------------------------

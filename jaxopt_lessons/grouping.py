@@ -559,7 +559,7 @@ def check_elementwise(
             f"elementwise:\n  - {lines}\nGrouping would mix the coordinates of different "
             "arrays and change the numbers. Use it per leaf (without `grouped`); if its "
             "result truly does not depend on how coordinates are split into arrays, "
-            "declare its factory with `jaxopt_lessons.grouped.partition_invariant`."
+            "declare its factory with `jaxopt_lessons.grouping.partition_invariant`."
         )
 
 
