@@ -86,7 +86,7 @@ def test_validation():
         jol.adafactor(multiply_by_parameter_scale=None)
     with pytest.raises(ValueError, match="adafactor: `learning_rate` must lie"):
         jol.adafactor(-1.0)
-    with pytest.raises(ValueError, match="clip_by_block_rms: `threshold` must be"):
+    with pytest.raises(ValueError, match="adafactor: `clipping_threshold` must be"):
         jol.adafactor(clipping_threshold=0.0)
-    with pytest.raises(ValueError, match=r"ema: `decay` must lie in \[0, 1\)"):
+    with pytest.raises(ValueError, match=r"adafactor: `momentum` must lie in \[0, 1\)"):
         jol.adafactor(momentum=1.0)

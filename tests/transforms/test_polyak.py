@@ -50,7 +50,7 @@ def test_validation():
         jol.polyak_sgd(eps=-1.0)
     with pytest.raises(ValueError, match=f"{fn}: `f_min` must lie"):
         jol.polyak_sgd(f_min=float("nan"))
-    with pytest.raises(ValueError, match="sgd: `learning_rate` must lie"):
+    with pytest.raises(ValueError, match="polyak_sgd: `scaling` must lie"):
         jol.polyak_sgd(scaling=-1.0)
     tx = jol.scale_by_polyak()
     with pytest.raises(TypeError, match=f"{fn}: `update` needs the current loss"):
