@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 import jax
@@ -75,6 +76,52 @@ def random_grads(params: Any, steps: int, seed: int = 1) -> Any:
     return jax.tree.map(one, params)
 
 
+def run_trajectories(
+    txs: Sequence[optax.GradientTransformation],
+    params: Any,
+    grads: Any,
+    *,
+    jit: bool,
+    extra_args: dict | None = None,
+) -> list:
+    """Runs each of `txs` over the stacked `grads`, applying its updates to `params`.
+
+    Returns, for each transform, (updates, state_leaves, params), each with a
+    leading step axis: every step's output is kept so that the comparison
+    covers every step. Jitted, all runs are one `lax.scan` each inside a single
+    compiled program (one compilation instead of one per transform).
+    """
+    extra_args = extra_args or {}
+
+    def stepper(tx):
+        def step(carry, grad):
+            params, state = carry
+            updates, state = tx.update(grad, state, params, **extra_args)
+            params = optax.apply_updates(params, updates)
+            return (params, state), (updates, jax.tree.leaves(state), params)
+
+        return step
+
+    if jit:
+
+        def scan_all(params, grads):
+            return [
+                jax.lax.scan(stepper(tx), (params, tx.init(params)), grads)[1]
+                for tx in txs
+            ]
+
+        return jax.jit(scan_all)(params, grads)
+    steps = jax.tree.leaves(grads)[0].shape[0]
+    results = []
+    for tx in txs:
+        step, carry, history = stepper(tx), (params, tx.init(params)), []
+        for t in range(steps):
+            carry, out = step(carry, jax.tree.map(lambda g, t=t: g[t], grads))
+            history.append(out)
+        results.append(jax.tree.map(lambda *xs: jnp.stack(xs), *history))
+    return results
+
+
 def run_trajectory(
     tx: optax.GradientTransformation,
     params: Any,
@@ -83,29 +130,8 @@ def run_trajectory(
     jit: bool,
     extra_args: dict | None = None,
 ) -> tuple[Any, list]:
-    """Runs `tx` over the stacked `grads`, applying its updates to `params`.
-
-    Returns (updates, state_leaves, params), each with a leading step axis:
-    every step's output is kept so that the comparison covers every step.
-    """
-    extra_args = extra_args or {}
-
-    def step(carry, grad):
-        params, state = carry
-        updates, state = tx.update(grad, state, params, **extra_args)
-        params = optax.apply_updates(params, updates)
-        return (params, state), (updates, jax.tree.leaves(state), params)
-
-    carry = (params, tx.init(params))
-    if jit:
-        _, outputs = jax.jit(lambda c, g: jax.lax.scan(step, c, g))(carry, grads)
-        return outputs
-    steps = jax.tree.leaves(grads)[0].shape[0]
-    history = []
-    for t in range(steps):
-        carry, out = step(carry, jax.tree.map(lambda g, t=t: g[t], grads))
-        history.append(out)
-    return jax.tree.map(lambda *xs: jnp.stack(xs), *history)
+    """`run_trajectories` for one transform."""
+    return run_trajectories([tx], params, grads, jit=jit, extra_args=extra_args)[0]
 
 
 def assert_close_every_step(
@@ -162,8 +188,9 @@ def assert_same_trajectory(
     compared in order, not tree definitions)."""
     tol = tol or tolerance_for(jax.tree.leaves(params)[0].dtype)
     grads = random_grads(params, steps, seed)
-    got = run_trajectory(ours, params, grads, jit=jit, extra_args=extra_args)
-    want = run_trajectory(ref, params, grads, jit=jit, extra_args=extra_args)
+    got, want = run_trajectories(
+        [ours, ref], params, grads, jit=jit, extra_args=extra_args
+    )
     assert_close_every_step(got[0], want[0], tol, "updates")
     assert_close_every_step(got[1], want[1], tol, "state")
     # Parameters sum every step's update, and with it every step's rounding:
