@@ -196,7 +196,9 @@ def assert_same_trajectory(
     # Parameters sum every step's update, and with it every step's rounding:
     # step t may be off by up to rtol times the sum of |u| so far.
     drift = jax.tree.map(
-        lambda u: tol.rtol * np.cumsum(np.abs(np.asarray(u, np.float64)), axis=0),
+        lambda u: (
+            tol.rtol * np.cumsum(np.abs(np.asarray(u)).astype(np.float64), axis=0)
+        ),
         want[0],
     )
     assert_close_every_step(got[2], want[2], tol, "params", extra_atol=drift)
