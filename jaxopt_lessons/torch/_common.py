@@ -196,6 +196,19 @@ def add_l2(grads: Any, params: Any, weight_decay: Any) -> Any:
     return jax.tree.map(lambda g, p: g + like(weight_decay, g) * p, grads, params)
 
 
+def adam_moments(exp_avg: Any, exp_avg_sq: Any, grads: Any, b1: Any, b2: Any):
+    """Adam's two moving averages, rounded as torch rounds them.
+
+    m ← lerp(m, g, 1 − β₁) and v ← β₂·v + (1 − β₂)·g², with the coefficients
+    in each leaf's dtype. Shared by the adam, nadam and radam presets.
+    """
+    exp_avg = jax.tree.map(lambda m, g: lerp(m, g, 1 - b1), exp_avg, grads)
+    exp_avg_sq = jax.tree.map(
+        lambda v, g: like(b2, v) * v + like(1 - b2, g) * (g * g), exp_avg_sq, grads
+    )
+    return exp_avg, exp_avg_sq
+
+
 def add_decoupled_decay(updates: Any, params: Any, lr: Any, weight_decay: Any) -> Any:
     """AdamW's weight decay as part of the update: torch first scales θ by
     1 − η·λ, so the update gains θ·(1 − η·λ) − θ.

@@ -135,13 +135,8 @@ def nadam(
         mu_product_next = mu_product * mu_next
 
         # 2) Adam's moments.
-        exp_avg = jax.tree.map(
-            lambda m, g: _common.lerp(m, g, 1 - b1), state.exp_avg, grads
-        )
-        exp_avg_sq = jax.tree.map(
-            lambda v, g: _common.like(b2, v) * v + _common.like(1 - b2, g) * (g * g),
-            state.exp_avg_sq,
-            grads,
+        exp_avg, exp_avg_sq = _common.adam_moments(
+            state.exp_avg, state.exp_avg_sq, grads, b1, b2
         )
 
         # 3) A step along the gradient and one along the next momentum.

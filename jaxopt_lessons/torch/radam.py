@@ -121,13 +121,8 @@ def radam(
             if not decoupled_weight_decay:
                 grads = _common.add_l2(grads, params, weight_decay)
 
-        exp_avg = jax.tree.map(
-            lambda m, g: _common.lerp(m, g, 1 - b1), state.exp_avg, grads
-        )
-        exp_avg_sq = jax.tree.map(
-            lambda v, g: _common.like(b2, v) * v + _common.like(1 - b2, g) * (g * g),
-            state.exp_avg_sq,
-            grads,
+        exp_avg, exp_avg_sq = _common.adam_moments(
+            state.exp_avg, state.exp_avg_sq, grads, b1, b2
         )
 
         # 1) How many gradients v's moving average is worth, and whether that
