@@ -36,20 +36,13 @@ from optax import (
     identity,
 )
 
+from jaxopt_lessons import grouping as _grouping
 from jaxopt_lessons import optimizers as _optimizers
+from jaxopt_lessons import training as _training
 from jaxopt_lessons import transforms as _transforms
-from jaxopt_lessons.grouping import (
-    GroupedTree,
-    NotElementwiseError,
-    check_elementwise,
-    group,
-    grouped,
-    is_grouped,
-    not_elementwise,
-    partition_invariant,
-)
+from jaxopt_lessons.grouping import *  # noqa: F403  (grouped execution)
 from jaxopt_lessons.optimizers import *  # noqa: F403  (each subpackage lists its API)
-from jaxopt_lessons.training import make_apply_step, make_train_step
+from jaxopt_lessons.training import *  # noqa: F403  (donated train steps)
 from jaxopt_lessons.transforms import *  # noqa: F403
 
 __version__ = "0.1.0"
@@ -77,20 +70,6 @@ _PLUMBING = [
     "identity",
 ]
 
-#: Faster execution: grouped state and a donated train step.
-_EXECUTION = [
-    "GroupedTree",
-    "NotElementwiseError",
-    "check_elementwise",
-    "group",
-    "grouped",
-    "is_grouped",
-    "make_apply_step",
-    "make_train_step",
-    "not_elementwise",
-    "partition_invariant",
-]
-
 #: Subpackages loaded on first attribute access, so `import jaxopt_lessons`
 #: stays light (the lessons need matplotlib and scikit-learn).
 _LAZY = ("benchmarks", "checkpoint", "lessons", "problems", "torch")
@@ -106,7 +85,8 @@ __all__ = [
     "OPTIMIZERS",
     "TRANSFORMS",
     *_PLUMBING,
-    *_EXECUTION,
+    *_grouping.__all__,
+    *_training.__all__,
     *_optimizers.__all__,
     *_transforms.__all__,
 ]
