@@ -158,15 +158,21 @@ class Layout:
         """
         if not any(isinstance(b, jax.core.Tracer) for b in buffers):
             return self._unpack_concrete(buffers)
+        # One `split` per flat buffer, not a slice per leaf: the transpose of
+        # `split` is one `concatenate`, so the gradient with respect to the
+        # buffer is packed in one pass. (A slice transposes to a `pad` of the
+        # whole buffer, and the per-leaf pads then have to be added up: a
+        # cost of leaves x buffer size.)
+        pieces: dict[int, list[jax.Array]] = {}
+        for b in range(self.n_groups):
+            sizes = [math.prod(s.shape) for s in self.slots if s.buffer == b]
+            pieces[b] = list(jax.lax.split(buffers[b], sizes))[::-1]
         leaves = []
         for slot in self.slots:
-            buffer = buffers[slot.buffer]
             if slot.offset < 0:
-                leaves.append(buffer)
+                leaves.append(buffers[slot.buffer])
             else:
-                size = math.prod(slot.shape)
-                piece = jax.lax.slice_in_dim(buffer, slot.offset, slot.offset + size)
-                leaves.append(piece.reshape(slot.shape))
+                leaves.append(pieces[slot.buffer].pop().reshape(slot.shape))
         return jax.tree.unflatten(self.treedef, leaves)
 
     def _unpack_concrete(self, buffers: tuple[Any, ...]) -> Any:
