@@ -115,12 +115,7 @@ class Layout:
 
     def pack(self, tree: Any, *, fn: str = "group") -> GroupedTree:
         """Lays the leaves of `tree` (shaped like the layout's tree) into buffers."""
-        leaves, treedef = jax.tree.flatten(tree)
-        if treedef != self.treedef:
-            raise ValueError(
-                f"{fn}: the tree does not have the structure the buffers were built "
-                f"for.\n  got:      {treedef}\n  expected: {self.treedef}"
-            )
+        leaves = self.leaves_of(tree, fn=fn)
         parts: list[list[jax.Array]] = [[] for _ in self.buffer_shapes]
         for slot, leaf in zip(self.slots, leaves, strict=True):
             if tuple(jnp.shape(leaf)) != slot.shape:
@@ -150,14 +145,45 @@ class Layout:
                 buffers.append(jnp.concatenate(chunk))
         return GroupedTree(tuple(buffers), self)
 
-    def unpack(self, buffers: tuple[Any, ...]) -> Any:
+    def leaves_of(self, tree: Any, *, fn: str) -> list[Any]:
+        """The leaves of `tree`, checked to sit where the layout's leaves sit.
+
+        The structure must be the layout's, up to wrappers around single
+        leaves: Flax NNX, for one, builds the state from parameters wrapped in
+        `nnx.Param` and then passes plain arrays to `update`. So two trees
+        match when their leaves are as many and each leaf's path in one is a
+        prefix of its path in the other.
+        """
+        leaves, treedef = jax.tree.flatten(tree)
+        if treedef == self.treedef:
+            return leaves
+        paths = [p for p, _ in jax.tree_util.tree_flatten_with_path(tree)[0]]
+        mine = self._paths()
+        if len(paths) == len(mine) and all(
+            a[: len(b)] == b or b[: len(a)] == a for a, b in zip(paths, mine)
+        ):
+            return leaves
+        raise ValueError(
+            f"{fn}: the tree does not have the structure the buffers were built "
+            f"for.\n  got:      {treedef}\n  expected: {self.treedef}"
+        )
+
+    def _paths(self) -> list[tuple]:
+        if "_paths_cache" not in self.__dict__:
+            template = jax.tree.unflatten(self.treedef, [0] * len(self.slots))
+            paths = [p for p, _ in jax.tree_util.tree_flatten_with_path(template)[0]]
+            object.__setattr__(self, "_paths_cache", paths)
+        return self.__dict__["_paths_cache"]
+
+    def unpack(self, buffers: tuple[Any, ...], treedef: Any = None) -> Any:
         """The tree back from its buffers (static slices, cheap under `jit`).
 
         Concrete buffers are sliced on the host: outside `jit` every distinct
         slice would otherwise be compiled on its own.
         """
+        treedef = self.treedef if treedef is None else treedef
         if not any(isinstance(b, jax.core.Tracer) for b in buffers):
-            return self._unpack_concrete(buffers)
+            return self._unpack_concrete(buffers, treedef)
         # One `split` per flat buffer, not a slice per leaf: the transpose of
         # `split` is one `concatenate`, so the gradient with respect to the
         # buffer is packed in one pass. (A slice transposes to a `pad` of the
@@ -173,9 +199,9 @@ class Layout:
                 leaves.append(buffers[slot.buffer])
             else:
                 leaves.append(pieces[slot.buffer].pop().reshape(slot.shape))
-        return jax.tree.unflatten(self.treedef, leaves)
+        return jax.tree.unflatten(treedef, leaves)
 
-    def _unpack_concrete(self, buffers: tuple[Any, ...]) -> Any:
+    def _unpack_concrete(self, buffers: tuple[Any, ...], treedef: Any) -> Any:
         host = [np.asarray(b) for b in buffers]
         leaves = []
         for slot in self.slots:
@@ -188,7 +214,7 @@ class Layout:
         devices = [getattr(b, "devices", lambda: set())() for b in buffers]
         device = next(iter(devices[0])) if devices and len(devices[0]) == 1 else None
         leaves = jax.device_put(leaves, device)
-        return jax.tree.unflatten(self.treedef, leaves)
+        return jax.tree.unflatten(treedef, leaves)
 
 
 @jax.tree_util.register_pytree_node_class
@@ -640,6 +666,8 @@ def grouped(
         if params is not None:
             params = packed.regroup(params)
         new, state = update_with_extra(packed, state, params, **extra_args)
-        return new.ungroup(), state
+        # In the structure of the gradients given (which may differ from the
+        # init tree's by wrappers around leaves, see `Layout.leaves_of`).
+        return new.layout.unpack(new.buffers, jax.tree.structure(updates)), state
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)

@@ -334,3 +334,34 @@ def test_train_step_packs_gradients_without_per_leaf_pads(n_leaves):
     expected, _, _ = plain_step(tree, plain.init(tree))
     for a, b in zip(jax.tree.leaves(new.ungroup()), expected, strict=True):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-7)
+
+
+@jax.tree_util.register_pytree_with_keys_class
+class _Box:
+    """A wrapper around one leaf, as Flax NNX's variables are."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def tree_flatten_with_keys(self):
+        return ((jax.tree_util.GetAttrKey("value"), self.value),), None
+
+    @classmethod
+    def tree_unflatten(cls, _, children):
+        return cls(*children)
+
+
+def test_update_accepts_the_init_tree_without_its_leaf_wrappers():
+    plain = {"b": jnp.ones(3), "w": jnp.full((2, 2), 2.0)}
+    boxed = {k: _Box(v) for k, v in plain.items()}
+    tx = g.grouped(jol.adam(0.1))
+    state = tx.init(boxed)  # NNX builds the state from wrapped params ...
+    grads = jax.tree.map(lambda x: 0.5 * x, plain)
+    updates, _ = tx.update(grads, state, plain)  # ... and updates with arrays
+    expected, _ = jol.adam(0.1).update(grads, jol.adam(0.1).init(plain), plain)
+    assert jax.tree.structure(updates) == jax.tree.structure(plain)
+    for a, b in zip(jax.tree.leaves(updates), jax.tree.leaves(expected), strict=True):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6)
+    renamed = {"a": grads["b"], "w": grads["w"]}
+    with pytest.raises(ValueError, match="structure the buffers were built for"):
+        tx.update(renamed, state)

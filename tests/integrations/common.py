@@ -50,6 +50,9 @@ OPTIMIZERS = {
     "sgd_momentum": lambda m: m.sgd(0.05, momentum=0.9),
     "adam": lambda m: m.adam(3e-3),
     "adamw": lambda m: m.adamw(3e-3, weight_decay=0.1),
+    # The state in flat buffers while the framework keeps its own parameter
+    # tree (NNX wraps each leaf in a variable at init, not at update).
+    "grouped_adam": lambda m: jol.grouped(m.adam(3e-3)) if m is jol else m.adam(3e-3),
 }
 
 # inject_hyperparams: the learning rate is cut tenfold at this step.
