@@ -164,6 +164,7 @@ class Case:
     runner: Any = None
     stats: dict = dataclasses.field(default_factory=dict)
     times: list = dataclasses.field(default_factory=list)  # seconds, per step
+    steps_run: int = 0  # steps taken in `measure` (warm-up included)
     round_medians: list = dataclasses.field(default_factory=list)
 
     @property
@@ -381,16 +382,30 @@ def measure(
     steps: int,
     warmup_s: float,
     log: Callable[[str], None],
+    *,
+    warmup_steps: int | None = None,
 ) -> None:
-    """Interleaved timing: each round runs every case: warm-up, then `steps` timed steps."""
+    """Interleaved timing: each round runs every case: warm-up, then `steps` timed steps.
+
+    The warm-up lasts `warmup_s` seconds (at least one step), or exactly
+    `warmup_steps` steps when given, so that every case takes the same number
+    of steps and their final parameters can be compared.
+    """
     for r in range(rounds):
         for case in cases:
             if case.runner is None:
                 continue
-            deadline = time.perf_counter() + warmup_s
-            case.runner.step()
-            while time.perf_counter() < deadline:
+            if warmup_steps is not None:
+                for _ in range(warmup_steps):
+                    case.runner.step()
+                case.steps_run += warmup_steps
+            else:
+                deadline = time.perf_counter() + warmup_s
                 case.runner.step()
+                case.steps_run += 1
+                while time.perf_counter() < deadline:
+                    case.runner.step()
+                    case.steps_run += 1
             gc_was = gc.isenabled()
             gc.disable()
             try:
@@ -402,6 +417,7 @@ def measure(
             finally:
                 if gc_was:
                     gc.enable()
+            case.steps_run += steps
             case.times.extend(times)
             case.round_medians.append(statistics.median(times))
         log(f"  round {r + 1}/{rounds} done")

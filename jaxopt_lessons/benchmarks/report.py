@@ -59,6 +59,44 @@ def step_table(rows: list[dict]) -> str:
     return head + "\n".join(lines) + "\n"
 
 
+WHOLE_STEP_NOTE = (
+    "Whole training step: forward pass, backward pass, Adam update and new "
+    "parameters, jitted with params and state donated (torch: `zero_grad`, "
+    "forward, `backward`, `Adam.step`). \"ours grouped\": `jol.grouped(jol.adam)` "
+    "on the ordinary tree; \"ours fast\": `jol.group(params)` with "
+    "`jol.grouped(jol.adam)` in `jol.make_train_step`; \"forward+backward\": the "
+    "loss and its gradients only, no update. First call: trace, compile and "
+    "one step. Kernels: instructions of the compiled step other than "
+    "parameters, constants and tuples.\n\n"
+)
+
+
+def whole_step_table(rows: list[dict], final_diffs: dict[str, float]) -> str:
+    """One line per (model, implementation), ratios against Optax per leaf."""
+    head = WHOLE_STEP_NOTE + (
+        "| model | impl | step ms (min–max) | step / Optax (per-round range) "
+        "| first call s | first call / Optax | kernels | final params vs Optax |\n"
+        "|---|---|---:|---:|---:|---:|---:|---:|\n"
+    )
+    lines = []
+    for r in rows:
+        if "error" in r:
+            lines.append(f"| {r['shape']} | {r['impl']} | skipped: {r['error']} | | | | | |")
+            continue
+        step = (
+            f"{_fmt(r.get('step_ms'))} ({_fmt(r.get('step_ms_min'), 2)}–"
+            f"{_fmt(r.get('step_ms_max'), 2)})"
+        )
+        diff = final_diffs.get(f"{r['shape']}/{r['impl']}")
+        lines.append(
+            f"| {r['shape']} | {r['impl']} | {step} | "
+            f"{_ratio(r, 'time_ratio') if 'time_ratio' in r else '–'} | "
+            f"{_fmt(r.get('compile_s'))} | {_fmt(r.get('compile_ratio'), 2)} | "
+            f"{_fmt(r.get('kernels'))} | {'–' if diff is None else f'{diff:.1g}'} |"
+        )
+    return head + "\n".join(lines) + "\n"
+
+
 def sweep_table(sweep: dict) -> str:
     head = (
         f"Sweep: {sweep['settings']} learning rates x {sweep['steps']} Adam steps, "
@@ -149,6 +187,46 @@ def plot(path: Path, rows: list[dict], sweep: dict | None) -> None:
         ax.barh(names, values, color="tab:purple")
         ax.axvline(1.0, color="black", lw=0.8)
         ax.set_title("sweep time / jit loop (compile incl.)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_whole_step(path: Path, rows: list[dict]) -> None:
+    """Whole-step time and first-call time against Optax, one group per model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sub = [r for r in rows if "time_ratio" in r]
+    model_names = list(dict.fromkeys(r["shape"] for r in sub))
+    impls = list(dict.fromkeys(r["impl"] for r in sub))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.6), squeeze=False)
+    width = 0.8 / max(1, len(impls))
+    for ax, key, title in (
+        (axes[0][0], "time_ratio", "whole step time / Optax"),
+        (axes[0][1], "compile_ratio", "first call (compile) / Optax"),
+    ):
+        for k, impl in enumerate(impls):
+            xs, ys, err = [], [], [[], []]
+            for j, name in enumerate(model_names):
+                match = [r for r in sub if r["impl"] == impl and r["shape"] == name]
+                if not match or key not in match[0]:
+                    continue
+                r = match[0]
+                xs.append(j + (k - (len(impls) - 1) / 2) * width)
+                ys.append(r[key])
+                lo, hi = r.get(f"{key}_min", r[key]), r.get(f"{key}_max", r[key])
+                err[0].append(max(0.0, r[key] - lo))
+                err[1].append(max(0.0, hi - r[key]))
+            if xs:
+                ax.bar(xs, ys, width, yerr=err, label=impl, capsize=2)
+        ax.axhline(1.0, color="black", lw=0.8)
+        ax.set_yscale("log")
+        ax.set_xticks(range(len(model_names)), model_names)
+        ax.set_title(title)
+    axes[0][0].legend(fontsize=7, loc="upper left", framealpha=0.8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
