@@ -36,13 +36,12 @@ from optax import (
     identity,
 )
 
-from jaxopt_lessons import grouping as _grouping
+from jaxopt_lessons import grouping, training
 from jaxopt_lessons import optimizers as _optimizers
-from jaxopt_lessons import training as _training
 from jaxopt_lessons import transforms as _transforms
-from jaxopt_lessons.grouping import *  # noqa: F403  (grouped execution)
+from jaxopt_lessons.grouping import group, grouped
 from jaxopt_lessons.optimizers import *  # noqa: F403  (each subpackage lists its API)
-from jaxopt_lessons.training import *  # noqa: F403  (donated train steps)
+from jaxopt_lessons.training import make_apply_step, make_train_step
 from jaxopt_lessons.transforms import *  # noqa: F403
 
 __version__ = "0.1.0"
@@ -70,9 +69,22 @@ _PLUMBING = [
     "identity",
 ]
 
-#: Subpackages loaded on first attribute access, so `import jaxopt_lessons`
-#: stays light (the lessons need matplotlib and scikit-learn).
-_LAZY = ("benchmarks", "checkpoint", "lessons", "problems", "torch")
+#: The verbs of faster execution; the rest of grouping (`GroupedTree`,
+#: `NotElementwiseError`, the declarations) stays in `jaxopt_lessons.grouping`.
+_VERBS = ["group", "grouped", "make_apply_step", "make_train_step"]
+
+#: Subpackages and modules loaded on first attribute access, so that
+#: `import jaxopt_lessons` stays light (the lessons need matplotlib and
+#: scikit-learn, the benchmarks may import torch).
+_LAZY = (
+    "benchmarks",
+    "checkpoint",
+    "diagnostics",
+    "lessons",
+    "problems",
+    "sweeps",
+    "torch",
+)
 
 
 def __getattr__(name: str):
@@ -81,12 +93,15 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
 __all__ = [
     "OPTIMIZERS",
     "TRANSFORMS",
     *_PLUMBING,
-    *_grouping.__all__,
-    *_training.__all__,
+    *_VERBS,
     *_optimizers.__all__,
     *_transforms.__all__,
 ]

@@ -51,3 +51,40 @@ def test_execution_helpers_and_lazy_subpackages():
         assert "no_such_name" in str(error)
     else:
         raise AssertionError("an unknown attribute should raise AttributeError")
+
+
+def test_every_lazy_module_loads_on_first_access_in_a_fresh_interpreter():
+    """`jol.sweeps` & co. work without importing them first, and `dir` shows them."""
+    assert set(jol._LAZY) <= set(dir(jol))
+    for name in jol._LAZY:
+        code = (
+            "import sys, jaxopt_lessons as jol; "
+            f"assert 'jaxopt_lessons.{name}' not in sys.modules; "
+            f"module = jol.{name}; "
+            f"from jaxopt_lessons import {name} as again; "
+            "assert module is again; print(module.__name__)"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True
+        )
+        assert out.returncode == 0, f"jol.{name}: {out.stderr}"
+        assert out.stdout.strip() == f"jaxopt_lessons.{name}"
+
+
+def test_top_level_is_optax_names_plus_four_verbs():
+    import optax
+
+    # Functions Optax does not have at its top level; state classes and
+    # type names that Optax keeps in its submodules may be extra.
+    extra = [
+        n
+        for n in jol.__all__
+        if not hasattr(optax, n)
+        and n not in ("OPTIMIZERS", "TRANSFORMS")
+        and not isinstance(getattr(jol, n), type)
+    ]
+    assert sorted(extra) == ["group", "grouped", "make_apply_step", "make_train_step"]
+    # grouping's machinery stays in its module
+    for name in ("GroupedTree", "NotElementwiseError", "check_elementwise"):
+        assert not hasattr(jol, name)
+        assert hasattr(jol.grouping, name)
