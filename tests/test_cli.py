@@ -97,3 +97,76 @@ def test_bad_arguments_are_refused():
         cli.main(["--only", "no_such_claim"])
     with pytest.raises(SystemExit):
         cli.main(["--seed", "-1"])
+
+
+class _FakeResult:
+    holds = True
+    measured = "fake"
+
+    def numbers(self):
+        return {"fake": 1}
+
+
+def _record_runs(monkeypatch):
+    """Replaces every claim by a stub that records that it ran (no compute)."""
+    import types
+
+    ran = []
+
+    def fake_get(claim):
+        def run(*, quick=False, seed=0):
+            ran.append(claim)
+            return _FakeResult()
+
+        return types.SimpleNamespace(run=run, plot=lambda result, out: [])
+
+    monkeypatch.setattr(cli, "get", fake_get)
+    return ran
+
+
+@pytest.mark.parametrize(
+    "only",
+    [
+        ["ravine,noise"],  # the form README.md documents
+        ["ravine", "noise"],  # separate words, as before
+        ["ravine,", "noise"],  # a stray comma
+        ["noise", "ravine,noise"],  # repeats, any order
+    ],
+)
+def test_only_accepts_comma_and_space_lists(monkeypatch, tmp_path, only):
+    from jaxopt_lessons.__main__ import main as package_main
+
+    ran = _record_runs(monkeypatch)
+    code = package_main(["--only", *only, "--no-plots", "--out", str(tmp_path)])
+    assert code == 0
+    assert ran == ["ravine", "noise"]  # the lesson's order, each once
+
+
+def test_only_twice_adds_up(monkeypatch, tmp_path):
+    ran = _record_runs(monkeypatch)
+    assert cli.main(["--only", "scales", "--only", "ravine", "--no-plots"]) == 0
+    assert ran == ["ravine", "scales"]
+
+
+@pytest.mark.parametrize("only", ["ravine,nosuch", ",", "ravine nosuch"])
+def test_only_refuses_unknown_or_empty(capsys, only):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.parse_args(["--only", *only.split(" ")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--only" in err
+
+
+def test_help_names_bench_and_run_times(capsys):
+    from jaxopt_lessons.__main__ import main as package_main
+
+    with pytest.raises(SystemExit) as exit_info:
+        package_main(["--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    assert "python -m jaxopt_lessons bench" in text
+    assert "bench --quick" in text
+    # How long the full lesson run, --quick and the benchmark take.
+    assert "full run" in text and "--quick" in text
+    assert text.count("minute") >= 2
+    assert "--only ravine,noise" in text
