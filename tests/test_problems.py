@@ -164,3 +164,48 @@ def test_rejects_bad_arguments(call, match):
 def test_rejects_bad_key():
     with pytest.raises(TypeError, match="`key` must be an int seed or a PRNG key"):
         problems.make_ravine(10.0, 2, key="zero")
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.5, 0.9])
+def test_noisy_quadratic_closed_form_floor_for_every_stable_step(beta):
+    """The closed form against scipy's Lyapunov solver, on the whole stable range.
+
+    Built independently of `stationary_loss`: the heavy ball as the
+    second-order recursion x' = (1 + β − αλ) x − β x₋ − ασξ, state (x, x₋).
+    """
+    from scipy.linalg import solve_discrete_lyapunov
+
+    nq = problems.make_noisy_quadratic(kappa=10.0, dim=4, sigma=0.5, key=3)
+    lam = np.asarray(nq.quadratic.eigenvalues, np.float64)
+    edge = nq.edge_learning_rate(beta)
+    assert edge == pytest.approx(2 * (1 + beta) / lam.max())
+    for alpha in edge * np.array([0.01, 0.3, 0.75, 0.99]):
+        expected = 0.0
+        for one in lam:
+            m = np.array([[1 + beta - alpha * one, -beta], [1.0, 0.0]])
+            q = np.array([[alpha**2 * 0.25, 0.0], [0.0, 0.0]])
+            expected += 0.5 * one * solve_discrete_lyapunov(m, q)[0, 0]
+        assert nq.closed_form_loss(alpha, beta) == pytest.approx(expected, rel=1e-9)
+        assert nq.stationary_loss(alpha, beta) == pytest.approx(expected, rel=1e-9)
+    assert nq.closed_form_loss(1.01 * edge, beta) == float("inf")
+    assert nq.stationary_loss(1.01 * edge, beta) == float("inf")
+
+
+def test_noisy_quadratic_momentum_floor_matches_small_steps_only():
+    """Same effective step η: equal floors for η λ ≪ 1, lower for heavy ball near
+    SGD's edge, and stable where SGD diverges."""
+    nq = problems.make_noisy_quadratic(kappa=10.0, dim=10, sigma=0.5, key=0)
+    beta = 0.9
+    sgd_edge = nq.edge_learning_rate(0.0)
+    for eta in (0.001, 0.01):
+        ratio = nq.closed_form_loss(eta * (1 - beta), beta) / nq.closed_form_loss(eta)
+        # Per direction 1 − ηλβ/(1 + β) + O((ηλ)²), with λ <= 1: within η of 1.
+        assert 1 - eta <= ratio < 1
+    near_edge = 0.75 * sgd_edge
+    ratio = nq.closed_form_loss(near_edge * (1 - beta), beta) / nq.closed_form_loss(
+        near_edge
+    )
+    assert ratio < 0.7
+    beyond = 1.5 * sgd_edge
+    assert nq.closed_form_loss(beyond) == float("inf")
+    assert np.isfinite(nq.closed_form_loss(beyond * (1 - beta), beta))

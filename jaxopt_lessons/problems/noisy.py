@@ -5,10 +5,23 @@ minibatch noise, and one with an exact answer. With a constant step the
 iterates never settle; they jitter in a "noise ball" whose size sets a floor
 on E f. For a linear iteration z' = M z + b ξ (SGD or heavy ball, per
 eigen-direction) the stationary covariance P solves the discrete Lyapunov
-equation P = M P Mᵀ + σ² b bᵀ, which `stationary_loss` solves exactly. SGD's
-floor is Σ_i η σ² / (2 (2 − η λ_i)). At the same effective step η = α/(1 − β)
-a heavy ball has, for small η, the same floor (Yuan, Ying & Sayed, "On the
-Influence of Momentum Acceleration on Online Learning", JMLR 17, 2016).
+equation P = M P Mᵀ + σ² b bᵀ, which `stationary_loss` solves numerically.
+
+The solution has a closed form (`closed_form_loss`). Along an eigenvalue λ the
+heavy ball x' = x + β (x − x₋) − α g is an AR(2) process driven by −α σ ξ, and
+the stationary variance of an AR(2) process gives, with the effective step
+η = α / (1 − β),
+
+    E f = Σ_i η σ² / (2 (2 − η λ_i (1 − β)/(1 + β)))      (heavy ball)
+    E f = Σ_i η σ² / (2 (2 − η λ_i))                      (SGD, β = 0)
+
+So at the same η the two floors agree while η λ ≪ 1 (per direction the ratio
+is 1 − η λ β/(1 + β) + O((ηλ)²)), and they part near SGD's edge: SGD is
+stable only for η λ < 2 and its floor blows up there, while the heavy ball is
+stable for α λ < 2 (1 + β), i.e. η λ < 2 (1 + β)/(1 − β), and its floor stays
+finite. For small η this is the equivalence of Yuan, Ying & Sayed, "On the
+Influence of Momentum Acceleration on Online Learning", JMLR 17, 2016; the
+AR(2) variance is in Box, Jenkins & Reinsel, *Time Series Analysis* (§3.2.4).
 """
 
 from __future__ import annotations
@@ -70,6 +83,34 @@ class NoisyQuadratic:
             cov = np.linalg.solve(lhs, sigma2 * np.outer(b, b).ravel()).reshape(2, 2)
             total += 0.5 * lam * cov[0, 0]
         return float(total)
+
+    def closed_form_loss(self, learning_rate: float, momentum: float = 0.0) -> float:
+        """`stationary_loss` from its closed form (see the module docstring).
+
+        Heavy ball with lr α and momentum β (Optax's `trace` form), per
+        eigenvalue λ: E f_λ = (1 + β) α σ² / (2 (1 − β)(2 (1 + β) − α λ)).
+        Returns inf outside the stable range α λ_max < 2 (1 + β).
+        """
+        alpha, beta = float(learning_rate), float(momentum)
+        lam = np.asarray(self.quadratic.eigenvalues, np.float64)
+        if not alpha < self.edge_learning_rate(beta):
+            return float("inf")
+        sigma2 = float(self.sigma) ** 2
+        per_direction = (
+            (1 + beta)
+            * alpha
+            * sigma2
+            / (2 * (1 - beta) * (2 * (1 + beta) - alpha * lam))
+        )
+        return float(per_direction.sum())
+
+    def edge_learning_rate(self, momentum: float = 0.0) -> float:
+        """The largest stable lr α: 2 (1 + β) / λ_max (2 / λ_max for SGD).
+
+        In effective-step terms, η = α / (1 − β) < 2 (1 + β) / ((1 − β) λ_max).
+        """
+        beta = float(momentum)
+        return 2 * (1 + beta) / float(np.max(np.asarray(self.quadratic.eigenvalues)))
 
 
 def make_noisy_quadratic(
