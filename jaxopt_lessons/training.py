@@ -8,7 +8,8 @@ anew) and needed 3 extra parameter-sized arrays at the peak. Donating the
 inputs lets XLA write the outputs into the input buffers.
 
 After a donated call the arrays passed in are deleted; always continue with
-the returned ones::
+the returned ones (a step called again with deleted arrays says so, and how
+to keep a copy)::
 
     step = jol.make_train_step(loss_fn, jol.adam(1e-3))
     for batch in batches:
@@ -30,6 +31,42 @@ import optax
 from jaxopt_lessons.grouping import is_grouped
 
 __all__ = ["make_apply_step", "make_train_step"]
+
+
+class _DonatingStep:
+    """A jitted step with donated inputs that explains a reuse of them.
+
+    Calling it again with arrays an earlier call consumed makes XLA report a
+    "Buffer has been deleted or donated" error that does not say which
+    arrays or why; this wrapper says both. Everything else (`lower`,
+    `trace`, ...) is the jitted function's.
+    """
+
+    def __init__(self, jitted: Callable, fn: str):
+        self._jitted = jitted
+        self._fn = fn
+        self.__wrapped__ = jitted
+
+    def __call__(self, *args):
+        try:
+            return self._jitted(*args)
+        except (RuntimeError, ValueError) as error:
+            text = str(error)
+            if "deleted" not in text and "donated" not in text:
+                raise
+            raise RuntimeError(
+                f"{self._fn}: an argument was donated to an earlier call of this "
+                "step and has been deleted. The step donates `params` and "
+                "`opt_state`, so that XLA writes the new ones in place; continue "
+                "with the arrays it returns:\n"
+                "    params, opt_state, loss = step(params, opt_state, *batch)\n"
+                "To keep the old values, copy them before the call "
+                "(`saved = jax.tree.map(jnp.copy, params)`), or build the step "
+                "with `donate=False`."
+            ) from error
+
+    def __getattr__(self, name: str):
+        return getattr(self._jitted, name)
 
 
 def _check_tx(fn: str, tx: Any) -> None:
@@ -71,7 +108,9 @@ def make_apply_step(
 
     if not jit:
         return step
-    return jax.jit(step, donate_argnums=(0, 1) if donate else ())
+    if not donate:
+        return jax.jit(step)
+    return _DonatingStep(jax.jit(step, donate_argnums=(0, 1)), fn)
 
 
 def make_train_step(
@@ -125,4 +164,6 @@ def make_train_step(
 
     if not jit:
         return step
-    return jax.jit(step, donate_argnums=(0, 1) if donate else ())
+    if not donate:
+        return jax.jit(step)
+    return _DonatingStep(jax.jit(step, donate_argnums=(0, 1)), fn)

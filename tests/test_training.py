@@ -102,3 +102,23 @@ def test_bad_arguments():
         TypeError, match="make_apply_step: `donate` must be True or False"
     ):
         training.make_apply_step(jol.sgd(0.1), donate=1)
+
+
+@pytest.mark.parametrize("maker", ["train", "apply"])
+def test_reusing_donated_arrays_says_what_happened_and_what_to_do(maker):
+    params, loss_fn, x, y = _problem()
+    tx = jol.adam(1e-2)
+    state = tx.init(params)
+    if maker == "train":
+        step, args = training.make_train_step(loss_fn, tx), (x, y)
+    else:
+        step = training.make_apply_step(tx)
+        args = (jax.grad(loss_fn)(params, x, y),)
+    step(params, state, *args)  # donates params and state
+    with pytest.raises(RuntimeError, match="donated") as info:
+        step(params, state, *args)  # the old, deleted arrays again
+    message = str(info.value)
+    assert message.startswith(f"make_{maker}_step: ")
+    assert "jnp.copy" in message and "donate=False" in message
+    # the wrapped step is still a jitted function
+    assert hasattr(step, "lower")
