@@ -7,13 +7,21 @@ Hyperparameters that are JAX tracers are skipped: `optax.inject_hyperparams`
 re-creates the transform with traced values inside `update`, and `jax.vmap`
 over a sweep of settings passes batched tracers. Their values cannot be read
 without breaking the trace, and they were validated when first given.
+
+The function a message names is the one the user called: an optimizer is
+declared with `entry_point`, and while it builds its blocks, `caller` gives
+its name to every block's checks (`adam(b1=2)` says ``adam: `b1` ...``, not
+``scale_by_adam: ...``). A block called directly names itself.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import functools
 import math
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import jax
 import jax.numpy as jnp
@@ -21,6 +29,7 @@ import numpy as np
 import optax
 
 __all__ = [
+    "caller",
     "check_bool",
     "check_dtype",
     "check_float_params",
@@ -29,13 +38,65 @@ __all__ = [
     "check_not_both_zero",
     "check_non_negative",
     "check_positive",
+    "check_state",
+    "check_stateless",
     "check_tree_matches",
+    "check_updates_match_params",
+    "describe",
     "empty_init",
+    "entry_point",
+    "reporting_as",
 ]
 
 
 def _is_traced(value: Any) -> bool:
     return isinstance(value, jax.core.Tracer)
+
+
+# ----------------------------------------------------------------------------
+# Which function a message names.
+
+_CALLER: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "jaxopt_lessons_caller", default=None
+)
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def caller(fn: str) -> str:
+    """The name messages use: the public function being called, else `fn`.
+
+    Blocks resolve their name once, when they are built, so the errors of
+    their `init` and `update` name the same function as their validation.
+    """
+    return _CALLER.get() or fn
+
+
+@contextlib.contextmanager
+def reporting_as(fn: str) -> Iterator[str]:
+    """Within the block, messages name `fn`, unless an outer call already set a name."""
+    name = caller(fn)
+    token = _CALLER.set(name)
+    try:
+        yield name
+    finally:
+        _CALLER.reset(token)
+
+
+def entry_point(factory: _F) -> _F:
+    """Declares a public factory: messages raised while it builds name it.
+
+    `adam` is a chain of `scale_by_adam` and `scale_by_learning_rate`; with
+    this decorator, ``adam(b1=2)`` reports ``adam: `b1` must ...``. The
+    signature is kept (`inspect.signature` and `optax.inject_hyperparams`
+    read the wrapped function's).
+    """
+
+    @functools.wraps(factory)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with reporting_as(factory.__name__):
+            return factory(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _show(value: Any) -> str:
@@ -55,13 +116,20 @@ def _as_real(fn: str, name: str, value: Any) -> np.ndarray:
             f"{fn}: `{name}` must be a real number, got the bool {value!r}."
         )
     # Lists and tuples are refused: `-1 * [0.1]` is an empty list, not -0.1.
-    if not isinstance(value, (int, float, np.number, np.ndarray, jax.Array)):
+    # np.generic, not np.number: ml_dtypes' scalars (bfloat16) are not numbers
+    # to NumPy; strings and other non-numbers are refused by dtype below.
+    if not isinstance(value, (int, float, np.generic, np.ndarray, jax.Array)):
         raise TypeError(
             f"{fn}: `{name}` must be a real number, got {value!r} "
             f"of type {type(value).__name__}."
         )
     array = np.asarray(value)
-    if array.dtype.kind not in "iuf":
+    # jnp.issubdtype knows ml_dtypes' floats (bfloat16, float8_*), whose
+    # NumPy kind is 'V'; bools were refused above.
+    if not (
+        jnp.issubdtype(array.dtype, jnp.floating)
+        or jnp.issubdtype(array.dtype, jnp.integer)
+    ):
         raise TypeError(
             f"{fn}: `{name}` must be a real number, got {value!r} "
             f"of type {type(value).__name__}."
@@ -83,6 +151,7 @@ def check_interval(
     With `high_closed`, ``value <= high`` instead. NaN fails every comparison
     and infinities are refused even where a bound is infinite.
     """
+    fn = caller(fn)
     if _is_traced(value):
         return
     array = _as_real(fn, name, value)
@@ -103,6 +172,7 @@ def check_non_negative(fn: str, name: str, value: Any) -> None:
 
 def check_positive(fn: str, name: str, value: Any) -> None:
     """Raises unless `value` is finite and ``> 0``."""
+    fn = caller(fn)
     if _is_traced(value):
         return
     array = _as_real(fn, name, value)
@@ -119,6 +189,7 @@ def check_learning_rate(
 
     A schedule (any callable, ``step -> value``) is checked where it is used.
     """
+    fn = caller(fn)
     if value is None and allow_none:
         return
     if callable(value) and not isinstance(value, (jax.Array, np.ndarray)):
@@ -132,6 +203,7 @@ def check_learning_rate(
 
 def check_bool(fn: str, name: str, value: Any) -> None:
     """Options that change the program's structure must be Python bools."""
+    fn = caller(fn)
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(
             f"{fn}: `{name}` must be True or False, got {value!r} "
@@ -141,6 +213,7 @@ def check_bool(fn: str, name: str, value: Any) -> None:
 
 def check_dtype(fn: str, name: str, value: Any) -> jnp.dtype | None:
     """Returns the canonical floating dtype named by `value` (None stays None)."""
+    fn = caller(fn)
     if value is None:
         return None
     try:
@@ -161,6 +234,7 @@ def _paths(tree: Any) -> list[tuple[str, Any]]:
 
 def check_float_params(fn: str, params: Any) -> None:
     """Optimizers move parameters continuously: integer or bool leaves are an error."""
+    fn = caller(fn)
     for path, leaf in _paths(params):
         dtype = getattr(leaf, "dtype", None)
         if dtype is None:
@@ -175,6 +249,7 @@ def check_float_params(fn: str, params: Any) -> None:
 
 def empty_init(fn: str) -> Callable[[Any], Any]:
     """`init` of a stateless block: checks the params' dtypes, holds nothing."""
+    fn = caller(fn)
 
     def init_fn(params: Any) -> Any:
         check_float_params(fn, params)
@@ -192,6 +267,7 @@ def check_tree_matches(
     leaves are not shaped like the params, such as factored moments). Runs at
     trace time, so under `jax.jit` it costs nothing per step.
     """
+    fn = caller(fn)
     got, want = jax.tree.structure(updates), jax.tree.structure(state_tree)
     if got != want:
         raise ValueError(
@@ -216,6 +292,7 @@ def check_not_both_zero(
 
     With both at 0, a zero gradient on the first step gives 0/0 = NaN.
     """
+    fn = caller(fn)
     if any(_is_traced(v) for v in values):
         return
     if all(np.all(np.asarray(v) == 0) for v in values):
@@ -224,6 +301,133 @@ def check_not_both_zero(
             f"{fn}: `{a}` and `{b}` cannot both be 0 (a zero gradient would give "
             f"0/0); got {a}={va!r}, {b}={vb!r}."
         )
+
+
+# ----------------------------------------------------------------------------
+# The arguments of `update`.
+
+
+def describe(value: Any) -> str:
+    """A short description of a value someone passed, for an error message."""
+    if value is None:
+        return "None"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"the str {shown!r}"
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        kind = "traced array" if _is_traced(value) else "array"
+        return f"an {kind} of shape {tuple(np.shape(value))} and dtype {value.dtype}"
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return f"a {type(value).__name__} (fields {', '.join(value._fields) or 'none'})"
+    if isinstance(value, dict):
+        keys = list(value)
+        shown = ", ".join(repr(k) for k in keys[:6]) + (
+            ", ..." if len(keys) > 6 else ""
+        )
+        return f"a {type(value).__name__} with keys [{shown}]"
+    if isinstance(value, (list, tuple)):
+        return f"a {type(value).__name__} of {len(value)} items"
+    text = repr(value)
+    text = text if len(text) <= 60 else text[:57] + "..."
+    return f"{text} of type {type(value).__name__}"
+
+
+SWAPPED = (
+    " `update` takes (updates, state, params): were the arguments swapped, or "
+    "the state of another optimizer passed?"
+)
+
+
+def check_state(fn: str, state: Any, expected: type | tuple[type, ...]) -> None:
+    """Raises TypeError unless `state` is what this transform's `init` returns.
+
+    Catches swapped arguments (``update(state, grads)``) and states of other
+    optimizers with a message, instead of ``'str' object has no attribute
+    'mu'`` from deep inside the update. A class check: free under `jax.jit`.
+    """
+    fn = caller(fn)
+    if isinstance(state, expected):
+        return
+    classes = expected if isinstance(expected, tuple) else (expected,)
+    names = " or ".join(f"{c.__module__.split('.')[0]}.{c.__name__}" for c in classes)
+    article = "an" if names[0] in "aeiou" else "a"
+    raise TypeError(
+        f"{fn}: `state` must be the state returned by this transform's `init` "
+        f"({article} {names}), got {describe(state)}.{SWAPPED}"
+    )
+
+
+def check_stateless(fn: str, state: Any) -> None:
+    """Raises TypeError when a stateless transform is handed a state holding arrays.
+
+    Its `init` returns `optax.EmptyState()`; any tree without leaves (``{}``,
+    ``()``, None) is accepted as well, as Optax's own tests pass ``{}``.
+    """
+    fn = caller(fn)
+    if not jax.tree.leaves(state):
+        return
+    raise TypeError(
+        f"{fn}: `state` must be the state returned by this transform's `init` "
+        f"(an optax.EmptyState, which holds no arrays), got {describe(state)}."
+        f"{SWAPPED}"
+    )
+
+
+def _is_none(x: Any) -> bool:
+    return x is None
+
+
+def check_updates_match_params(fn: str, updates: Any, params: Any) -> None:
+    """Raises ValueError when `params` are given and `updates` is not shaped like them.
+
+    A stateless transform has no state to compare the updates with, so a
+    gradient tree with a missing or extra key would go through and fail later,
+    in `apply_updates`, as a raw JAX error. None in `updates` stands for a
+    whole subtree that gets no update (as in Optax). Structure and shapes
+    only, read at trace time: nothing is computed, so `jax.jit` is unaffected.
+    """
+    if params is None:
+        return
+    fn = caller(fn)
+    treedef = jax.tree.structure(updates, is_leaf=_is_none)
+    try:
+        targets = treedef.flatten_up_to(params)
+    except (ValueError, TypeError):
+        targets = None
+    update_leaves = jax.tree_util.tree_flatten_with_path(updates, is_leaf=_is_none)[0]
+    if targets is not None:
+        mismatched = [
+            (path, u, p)
+            for (path, u), p in zip(update_leaves, targets)
+            if u is not None and jax.tree.structure(p) != jax.tree.structure(0)
+        ]
+    if targets is None or mismatched:
+        got = {jax.tree_util.keystr(path) for path, _ in update_leaves}
+        want = {p for p, _ in _paths(params)}
+        only_params = sorted(want - got)
+        only_updates = sorted(got - want)
+        lines = [f"{fn}: the structure of `updates` does not match `params`."]
+        if only_params:
+            lines.append(f"  missing from updates: {', '.join(only_params[:8])}")
+        if only_updates:
+            lines.append(f"  not in params:        {', '.join(only_updates[:8])}")
+        lines.append(f"  updates: {jax.tree.structure(updates)}")
+        lines.append(f"  params:  {jax.tree.structure(params)}")
+        raise ValueError("\n".join(lines))
+    for (path, update), param in zip(update_leaves, targets):
+        if update is not None and jnp.shape(update) != jnp.shape(param):
+            raise ValueError(
+                f"{fn}: the update at {jax.tree_util.keystr(path) or 'the root'} has "
+                f"shape {jnp.shape(update)}, but the parameter there has shape "
+                f"{jnp.shape(param)}."
+            )
+
+
+def is_integer_array(value: Any) -> bool:
+    """True for a concrete NumPy or JAX integer scalar or array (not a Python int)."""
+    if _is_traced(value) or not isinstance(value, (np.generic, np.ndarray, jax.Array)):
+        return False
+    return bool(jnp.issubdtype(np.asarray(value).dtype, jnp.integer))
 
 
 def is_schedule(value: Any) -> bool:

@@ -16,6 +16,7 @@ import jax.numpy as jnp
 
 __all__ = [
     "abs_sq",
+    "as_arrays",
     "bias_correction",
     "cast",
     "cast_like",
@@ -37,6 +38,18 @@ def abs_sq(x: jax.Array) -> jax.Array:
     if jnp.iscomplexobj(x):
         return (jnp.conj(x) * x).real
     return x * x
+
+
+def as_arrays(tree: Any) -> Any:
+    """The tree with Python and NumPy scalars (and NumPy arrays) as JAX arrays.
+
+    Gradients and parameters may hold Python floats (Optax accepts them); the
+    rules read each leaf's `dtype` and `shape`. JAX arrays, tracers included,
+    are passed through untouched, so this costs nothing for ordinary trees.
+    """
+    return jax.tree.map(
+        lambda x: x if isinstance(x, jax.Array) else jnp.asarray(x), tree
+    )
 
 
 def ema_update(grads: Any, moments: Any, decay: Any) -> Any:

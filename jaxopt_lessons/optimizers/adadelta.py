@@ -8,11 +8,13 @@ import jax
 import optax
 
 from jaxopt_lessons import _checks
+from jaxopt_lessons.optimizers import _chain
 from jaxopt_lessons.transforms.adadelta import scale_by_adadelta
 from jaxopt_lessons.transforms.scaling import scale_by_learning_rate
 from jaxopt_lessons.transforms.weight_decay import add_decayed_weights
 
 
+@_checks.entry_point
 def adadelta(
     learning_rate: optax.ScalarOrSchedule | None = None,
     rho: jax.typing.ArrayLike = 0.9,
@@ -39,7 +41,7 @@ def adadelta(
     """
     fn = "adadelta"
     _checks.check_learning_rate(fn, "learning_rate", learning_rate, allow_none=True)
-    return optax.chain(
+    return _chain.chain(
         add_decayed_weights(weight_decay, mask=weight_decay_mask),
         scale_by_adadelta(rho=rho, eps=eps),
         scale_by_learning_rate(1.0 if learning_rate is None else learning_rate),

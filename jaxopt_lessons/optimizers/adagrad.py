@@ -6,10 +6,12 @@ import jax
 import optax
 
 from jaxopt_lessons import _checks
+from jaxopt_lessons.optimizers import _chain
 from jaxopt_lessons.transforms.rms import scale_by_rss
 from jaxopt_lessons.transforms.scaling import scale_by_learning_rate
 
 
+@_checks.entry_point
 def adagrad(
     learning_rate: optax.ScalarOrSchedule,
     initial_accumulator_value: jax.typing.ArrayLike = 0.1,
@@ -27,7 +29,7 @@ def adagrad(
         ValueError: an invalid hyperparameter.
     """
     _checks.check_learning_rate("adagrad", "learning_rate", learning_rate)
-    return optax.chain(
+    return _chain.chain(
         scale_by_rss(initial_accumulator_value=initial_accumulator_value, eps=eps),
         scale_by_learning_rate(learning_rate),
     )

@@ -8,6 +8,7 @@ import jax
 import optax
 
 from jaxopt_lessons import _checks
+from jaxopt_lessons.optimizers import _chain
 from jaxopt_lessons.transforms.adam import scale_by_adam, scale_by_amsgrad
 from jaxopt_lessons.transforms.scaling import scale_by_learning_rate
 from jaxopt_lessons.transforms.weight_decay import add_decayed_weights
@@ -20,9 +21,10 @@ def _adam_chain(fn, learning_rate, adam_kwargs, decay=None):
     links = [scale_by_adam(**adam_kwargs)]
     if decay is not None:
         links.append(decay)
-    return optax.chain(*links, scale_by_learning_rate(learning_rate))
+    return _chain.chain(*links, scale_by_learning_rate(learning_rate))
 
 
+@_checks.entry_point
 def adam(
     learning_rate: optax.ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,
@@ -57,6 +59,7 @@ def adam(
     )
 
 
+@_checks.entry_point
 def adamw(
     learning_rate: optax.ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,
@@ -100,6 +103,7 @@ def adamw(
     )
 
 
+@_checks.entry_point
 def nadam(
     learning_rate: optax.ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,
@@ -130,6 +134,7 @@ def nadam(
     )
 
 
+@_checks.entry_point
 def nadamw(
     learning_rate: optax.ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,
@@ -160,6 +165,7 @@ def nadamw(
     )
 
 
+@_checks.entry_point
 def amsgrad(
     learning_rate: optax.ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,
@@ -179,7 +185,7 @@ def amsgrad(
         ValueError: an invalid hyperparameter.
     """
     _checks.check_learning_rate("amsgrad", "learning_rate", learning_rate)
-    return optax.chain(
+    return _chain.chain(
         scale_by_amsgrad(
             b1=b1,
             b2=b2,

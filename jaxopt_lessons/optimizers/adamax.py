@@ -8,11 +8,13 @@ import jax
 import optax
 
 from jaxopt_lessons import _checks
+from jaxopt_lessons.optimizers import _chain
 from jaxopt_lessons.transforms.adam import scale_by_adamax
 from jaxopt_lessons.transforms.scaling import scale_by_learning_rate
 from jaxopt_lessons.transforms.weight_decay import add_decayed_weights
 
 
+@_checks.entry_point
 def adamax(
     learning_rate: optax.ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,
@@ -28,11 +30,12 @@ def adamax(
         ValueError: an invalid hyperparameter.
     """
     _checks.check_learning_rate("adamax", "learning_rate", learning_rate)
-    return optax.chain(
+    return _chain.chain(
         scale_by_adamax(b1=b1, b2=b2, eps=eps), scale_by_learning_rate(learning_rate)
     )
 
 
+@_checks.entry_point
 def adamaxw(
     learning_rate: optax.ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,
@@ -51,7 +54,7 @@ def adamaxw(
         ValueError: an invalid hyperparameter.
     """
     _checks.check_learning_rate("adamaxw", "learning_rate", learning_rate)
-    return optax.chain(
+    return _chain.chain(
         scale_by_adamax(b1=b1, b2=b2, eps=eps),
         add_decayed_weights(weight_decay, mask),
         scale_by_learning_rate(learning_rate),

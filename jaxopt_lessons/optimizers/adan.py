@@ -8,11 +8,13 @@ import jax
 import optax
 
 from jaxopt_lessons import _checks
+from jaxopt_lessons.optimizers import _chain
 from jaxopt_lessons.transforms.adan import scale_by_adan
 from jaxopt_lessons.transforms.scaling import scale_by_learning_rate
 from jaxopt_lessons.transforms.weight_decay import add_decayed_weights
 
 
+@_checks.entry_point
 def adan(
     learning_rate: optax.ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.98,
@@ -34,7 +36,7 @@ def adan(
         ValueError: an invalid hyperparameter.
     """
     _checks.check_learning_rate("adan", "learning_rate", learning_rate)
-    return optax.chain(
+    return _chain.chain(
         scale_by_adan(b1=b1, b2=b2, b3=b3, eps=eps, eps_root=eps_root),
         add_decayed_weights(weight_decay, mask),
         scale_by_learning_rate(learning_rate),

@@ -6,10 +6,12 @@ import jax
 import optax
 
 from jaxopt_lessons import _checks
+from jaxopt_lessons.optimizers import _chain
 from jaxopt_lessons.transforms.belief import scale_by_belief
 from jaxopt_lessons.transforms.scaling import scale_by_learning_rate
 
 
+@_checks.entry_point
 def adabelief(
     learning_rate: optax.ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,
@@ -28,7 +30,7 @@ def adabelief(
         ValueError: an invalid hyperparameter.
     """
     _checks.check_learning_rate("adabelief", "learning_rate", learning_rate)
-    return optax.chain(
+    return _chain.chain(
         scale_by_belief(b1=b1, b2=b2, eps=eps, eps_root=eps_root, nesterov=nesterov),
         scale_by_learning_rate(learning_rate),
     )

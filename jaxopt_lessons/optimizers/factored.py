@@ -9,6 +9,7 @@ import jax.numpy as jnp
 import optax
 
 from jaxopt_lessons import _checks
+from jaxopt_lessons.optimizers import _chain
 from jaxopt_lessons.transforms.clipping import clip_by_block_rms
 from jaxopt_lessons.transforms.factored import (
     scale_by_factored_rms,
@@ -19,6 +20,7 @@ from jaxopt_lessons.transforms.scaling import scale, scale_by_learning_rate
 from jaxopt_lessons.transforms.weight_decay import add_decayed_weights
 
 
+@_checks.entry_point
 def adafactor(
     learning_rate: optax.ScalarOrSchedule | None = None,
     min_dim_size_to_factor: int = 128,
@@ -81,4 +83,4 @@ def adafactor(
     if weight_decay_rate is not None:
         links.append(add_decayed_weights(weight_decay_rate, mask=weight_decay_mask))
     links.append(scale(-1))
-    return optax.chain(*links)
+    return _chain.chain(*links)

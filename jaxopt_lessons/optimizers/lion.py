@@ -8,11 +8,13 @@ import jax
 import optax
 
 from jaxopt_lessons import _checks
+from jaxopt_lessons.optimizers import _chain
 from jaxopt_lessons.transforms.lion import scale_by_lion
 from jaxopt_lessons.transforms.scaling import scale_by_learning_rate
 from jaxopt_lessons.transforms.weight_decay import add_decayed_weights
 
 
+@_checks.entry_point
 def lion(
     learning_rate: optax.ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,
@@ -37,7 +39,7 @@ def lion(
         ValueError: an invalid hyperparameter.
     """
     _checks.check_learning_rate("lion", "learning_rate", learning_rate)
-    return optax.chain(
+    return _chain.chain(
         scale_by_lion(b1=b1, b2=b2, mu_dtype=mu_dtype),
         add_decayed_weights(weight_decay, mask),
         scale_by_learning_rate(learning_rate),

@@ -6,10 +6,12 @@ import jax
 import optax
 
 from jaxopt_lessons import _checks
+from jaxopt_lessons.optimizers import _chain
 from jaxopt_lessons.transforms.noise import add_noise
 from jaxopt_lessons.transforms.scaling import scale_by_learning_rate
 
 
+@_checks.entry_point
 def noisy_sgd(
     learning_rate: optax.ScalarOrSchedule,
     eta: jax.typing.ArrayLike = 0.01,
@@ -30,6 +32,6 @@ def noisy_sgd(
         TypeError: a `key` that is neither a typed key nor an integer.
     """
     _checks.check_learning_rate("noisy_sgd", "learning_rate", learning_rate)
-    return optax.chain(
+    return _chain.chain(
         add_noise(eta, gamma, key, seed=seed), scale_by_learning_rate(learning_rate)
     )

@@ -6,10 +6,12 @@ import jax
 import optax
 
 from jaxopt_lessons import _checks
+from jaxopt_lessons.optimizers import _chain
 from jaxopt_lessons.transforms.novograd import scale_by_novograd
 from jaxopt_lessons.transforms.scaling import scale_by_learning_rate
 
 
+@_checks.entry_point
 def novograd(
     learning_rate: optax.ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,
@@ -29,7 +31,7 @@ def novograd(
         ValueError: an invalid hyperparameter.
     """
     _checks.check_learning_rate("novograd", "learning_rate", learning_rate)
-    return optax.chain(
+    return _chain.chain(
         scale_by_novograd(
             b1=b1, b2=b2, eps=eps, eps_root=eps_root, weight_decay=weight_decay
         ),

@@ -8,11 +8,13 @@ import jax
 import optax
 
 from jaxopt_lessons import _checks
+from jaxopt_lessons.optimizers import _chain
 from jaxopt_lessons.transforms.adam import scale_by_adam
 from jaxopt_lessons.transforms.optimistic import scale_by_optimistic_gradient
 from jaxopt_lessons.transforms.scaling import scale_by_learning_rate
 
 
+@_checks.entry_point
 def optimistic_gradient_descent(
     learning_rate: optax.ScalarOrSchedule,
     alpha: jax.typing.ArrayLike = 1.0,
@@ -31,12 +33,13 @@ def optimistic_gradient_descent(
     _checks.check_learning_rate(
         "optimistic_gradient_descent", "learning_rate", learning_rate
     )
-    return optax.chain(
+    return _chain.chain(
         scale_by_optimistic_gradient(alpha=alpha, beta=beta),
         scale_by_learning_rate(learning_rate),
     )
 
 
+@_checks.entry_point
 def optimistic_adam_v2(
     learning_rate: optax.ScalarOrSchedule,
     *,
@@ -65,7 +68,7 @@ def optimistic_adam_v2(
         ICLR 2018, section 4 (Optimistic Adam).
     """
     _checks.check_learning_rate("optimistic_adam_v2", "learning_rate", learning_rate)
-    return optax.chain(
+    return _chain.chain(
         scale_by_adam(
             b1=b1,
             b2=b2,

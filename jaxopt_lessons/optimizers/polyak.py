@@ -6,10 +6,12 @@ import jax
 import optax
 
 from jaxopt_lessons import _checks
+from jaxopt_lessons.optimizers import _chain
 from jaxopt_lessons.optimizers.sgd import sgd
 from jaxopt_lessons.transforms.polyak import scale_by_polyak
 
 
+@_checks.entry_point
 def polyak_sgd(
     max_learning_rate: jax.typing.ArrayLike = 1.0,
     scaling: optax.ScalarOrSchedule = 1.0,
@@ -32,7 +34,7 @@ def polyak_sgd(
         ValueError: an invalid hyperparameter.
     """
     _checks.check_learning_rate("polyak_sgd", "scaling", scaling)
-    return optax.chain(
+    return _chain.chain(
         sgd(learning_rate=scaling),
         scale_by_polyak(
             max_learning_rate=max_learning_rate, f_min=f_min, eps=eps, variant=variant

@@ -6,10 +6,12 @@ import jax
 import optax
 
 from jaxopt_lessons import _checks
+from jaxopt_lessons.optimizers import _chain
 from jaxopt_lessons.transforms.radam import scale_by_radam
 from jaxopt_lessons.transforms.scaling import scale_by_learning_rate
 
 
+@_checks.entry_point
 def radam(
     learning_rate: optax.ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,
@@ -30,7 +32,7 @@ def radam(
         ValueError: an invalid hyperparameter.
     """
     _checks.check_learning_rate("radam", "learning_rate", learning_rate)
-    return optax.chain(
+    return _chain.chain(
         scale_by_radam(
             b1=b1,
             b2=b2,

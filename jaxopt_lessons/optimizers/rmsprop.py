@@ -6,11 +6,13 @@ import jax
 import optax
 
 from jaxopt_lessons import _checks
+from jaxopt_lessons.optimizers import _chain
 from jaxopt_lessons.transforms.momentum import trace
 from jaxopt_lessons.transforms.rms import scale_by_rms, scale_by_stddev
 from jaxopt_lessons.transforms.scaling import scale_by_learning_rate
 
 
+@_checks.entry_point
 def rmsprop(
     learning_rate: optax.ScalarOrSchedule,
     decay: jax.typing.ArrayLike = 0.9,
@@ -55,7 +57,7 @@ def rmsprop(
     if momentum is not None:
         _checks.check_interval(fn, "momentum", momentum, 0.0, 1.0)
     precondition = scale_by_stddev if centered else scale_by_rms
-    return optax.chain(
+    return _chain.chain(
         precondition(
             decay=decay,
             eps=eps,

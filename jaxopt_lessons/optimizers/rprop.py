@@ -5,10 +5,13 @@ from __future__ import annotations
 import jax
 import optax
 
+from jaxopt_lessons import _checks
+from jaxopt_lessons.optimizers import _chain
 from jaxopt_lessons.transforms.rprop import scale_by_rprop
 from jaxopt_lessons.transforms.scaling import scale
 
 
+@_checks.entry_point
 def rprop(
     learning_rate: jax.typing.ArrayLike,
     eta_minus: jax.typing.ArrayLike = 0.5,
@@ -33,7 +36,7 @@ def rprop(
         ValueError: an invalid hyperparameter.
         TypeError: a schedule as `learning_rate`; complex parameters.
     """
-    return optax.chain(
+    return _chain.chain(
         scale_by_rprop(
             learning_rate=learning_rate,
             eta_minus=eta_minus,

@@ -8,10 +8,12 @@ import jax
 import optax
 
 from jaxopt_lessons import _checks
+from jaxopt_lessons.optimizers import _chain
 from jaxopt_lessons.transforms.momentum import trace
 from jaxopt_lessons.transforms.scaling import scale_by_learning_rate
 
 
+@_checks.entry_point
 def sgd(
     learning_rate: optax.ScalarOrSchedule,
     momentum: jax.typing.ArrayLike | None = None,
@@ -47,4 +49,4 @@ def sgd(
         # Checked here so that the message names sgd's argument, not trace's.
         _checks.check_interval("sgd", "momentum", momentum, 0.0, 1.0)
         direction = trace(momentum, nesterov, accumulator_dtype)
-    return optax.chain(direction, scale_by_learning_rate(learning_rate))
+    return _chain.chain(direction, scale_by_learning_rate(learning_rate))

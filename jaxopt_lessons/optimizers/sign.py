@@ -8,11 +8,13 @@ import jax
 import optax
 
 from jaxopt_lessons import _checks
+from jaxopt_lessons.optimizers import _chain
 from jaxopt_lessons.transforms.momentum import ema
 from jaxopt_lessons.transforms.scaling import scale_by_learning_rate
 from jaxopt_lessons.transforms.sign import scale_by_sign
 
 
+@_checks.entry_point
 def sign_sgd(
     learning_rate: optax.ScalarOrSchedule,
 ) -> optax.GradientTransformationExtraArgs:
@@ -25,9 +27,10 @@ def sign_sgd(
         ValueError: an invalid learning rate.
     """
     _checks.check_learning_rate("sign_sgd", "learning_rate", learning_rate)
-    return optax.chain(scale_by_sign(), scale_by_learning_rate(learning_rate))
+    return _chain.chain(scale_by_sign(), scale_by_learning_rate(learning_rate))
 
 
+@_checks.entry_point
 def signum(
     learning_rate: optax.ScalarOrSchedule,
     beta: jax.typing.ArrayLike = 0.9,
@@ -53,7 +56,7 @@ def signum(
     """
     _checks.check_learning_rate("signum", "learning_rate", learning_rate)
     _checks.check_interval("signum", "beta", beta, 0.0, 1.0)
-    return optax.chain(
+    return _chain.chain(
         ema(beta, debias=False, accumulator_dtype=accumulator_dtype),
         scale_by_sign(),
         scale_by_learning_rate(learning_rate),

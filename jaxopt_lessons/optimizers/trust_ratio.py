@@ -10,16 +10,18 @@ import optax
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
+from jaxopt_lessons.optimizers import _chain
 from jaxopt_lessons.transforms.adam import scale_by_adam
 from jaxopt_lessons.transforms.momentum import trace
 from jaxopt_lessons.transforms.scaling import scale_by_learning_rate
 from jaxopt_lessons.transforms.trust_ratio import scale_by_trust_ratio
 from jaxopt_lessons.transforms.weight_decay import (
-    AddDecayedWeightsState,
+    WeightDecaySchedule,
     add_decayed_weights,
 )
 
 
+@_checks.entry_point
 def lamb(
     learning_rate: optax.ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,
@@ -40,7 +42,7 @@ def lamb(
         ValueError: an invalid hyperparameter.
     """
     _checks.check_learning_rate("lamb", "learning_rate", learning_rate)
-    return optax.chain(
+    return _chain.chain(
         scale_by_adam(b1=b1, b2=b2, eps=eps, eps_root=eps_root),
         add_decayed_weights(weight_decay=weight_decay, mask=mask),
         scale_by_trust_ratio(),
@@ -48,6 +50,7 @@ def lamb(
     )
 
 
+@_checks.entry_point
 def lars(
     learning_rate: optax.ScalarOrSchedule,
     weight_decay: optax.ScalarOrSchedule = 0.0,
@@ -76,7 +79,7 @@ def lars(
     _checks.check_learning_rate("lars", "learning_rate", learning_rate)
     _checks.check_bool("lars", "nesterov", nesterov)
     _checks.check_interval("lars", "momentum", momentum, 0.0, 1.0)
-    return optax.chain(
+    return _chain.chain(
         add_decayed_weights(weight_decay, mask=weight_decay_mask),
         optax.masked(
             scale_by_trust_ratio(trust_coefficient=trust_coefficient, eps=eps),
@@ -92,8 +95,10 @@ def _fromage_shrink(learning_rate) -> optax.GradientTransformation:
 
     `add_decayed_weights` refuses a negative decay (before a preconditioner it
     would push weights outwards); here the term comes after the sign flip of
-    the learning rate, so a negative factor shrinks θ.
+    the learning rate, so a negative factor shrinks θ. Its state is that of
+    `add_decayed_weights`: empty, or a `WeightDecaySchedule` for a schedule.
     """
+    fn = _checks.caller("fromage")
     scheduled = _checks.is_schedule(learning_rate)
 
     def factor(lr):
@@ -102,15 +107,20 @@ def _fromage_shrink(learning_rate) -> optax.GradientTransformation:
     def init_fn(params):
         del params
         if scheduled:
-            return AddDecayedWeightsState(count=jnp.zeros([], jnp.int32))
+            return WeightDecaySchedule(count=jnp.zeros([], jnp.int32))
         return optax.EmptyState()
 
     def update_fn(updates, state, params=None):
+        if scheduled:
+            _checks.check_state(fn, state, WeightDecaySchedule)
+        else:
+            _checks.check_stateless(fn, state)
         if params is None:
-            raise ValueError("fromage: `update` needs the current `params`; got None.")
+            raise ValueError(f"{fn}: `update` needs the current `params`; got None.")
+        _checks.check_updates_match_params(fn, updates, params)
         if scheduled:
             shrink = factor(learning_rate(state.count))
-            state = AddDecayedWeightsState(count=tm.increment(state.count))
+            state = WeightDecaySchedule(count=tm.increment(state.count))
         else:
             shrink = factor(learning_rate)
         return jax.tree.map(lambda u, p: u + shrink * p, updates, params), state
@@ -118,6 +128,7 @@ def _fromage_shrink(learning_rate) -> optax.GradientTransformation:
     return optax.GradientTransformation(init_fn, update_fn)
 
 
+@_checks.entry_point
 def fromage(
     learning_rate: optax.ScalarOrSchedule,
     min_norm: jax.typing.ArrayLike = 1e-6,
@@ -152,7 +163,7 @@ def fromage(
 
     else:
         step_size = learning_rate * (1 / (1 + learning_rate**2) ** 0.5)
-    return optax.chain(
+    return _chain.chain(
         scale_by_trust_ratio(min_norm),
         scale_by_learning_rate(step_size),
         _fromage_shrink(learning_rate),

@@ -6,10 +6,12 @@ import jax
 import optax
 
 from jaxopt_lessons import _checks
+from jaxopt_lessons.optimizers import _chain
 from jaxopt_lessons.transforms.scaling import scale_by_learning_rate
 from jaxopt_lessons.transforms.yogi import scale_by_yogi
 
 
+@_checks.entry_point
 def yogi(
     learning_rate: optax.ScalarOrSchedule,
     b1: jax.typing.ArrayLike = 0.9,
@@ -25,6 +27,6 @@ def yogi(
         ValueError: an invalid hyperparameter.
     """
     _checks.check_learning_rate("yogi", "learning_rate", learning_rate)
-    return optax.chain(
+    return _chain.chain(
         scale_by_yogi(b1=b1, b2=b2, eps=eps), scale_by_learning_rate(learning_rate)
     )

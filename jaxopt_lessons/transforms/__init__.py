@@ -11,6 +11,9 @@
 - Signs: `sign`, `lion`, `rprop`.
 - Step sizes from elsewhere: `adadelta`, `polyak`, `trust_ratio` (LARS, LAMB).
 - Bounding and perturbing the step: `clipping`, `noise`, `optimistic`.
+
+The states are Optax's own classes (`_states`), so a state made by Optax's
+transform of the same name is a state of ours, and the other way round.
 """
 
 from jaxopt_lessons.transforms.adadelta import ScaleByAdaDeltaState, scale_by_adadelta
@@ -66,6 +69,7 @@ from jaxopt_lessons.transforms.sm3 import ScaleBySM3State, scale_by_sm3
 from jaxopt_lessons.transforms.trust_ratio import scale_by_trust_ratio
 from jaxopt_lessons.transforms.weight_decay import (
     AddDecayedWeightsState,
+    WeightDecaySchedule,
     add_decayed_weights,
 )
 from jaxopt_lessons.transforms.yogi import scale_by_yogi
@@ -92,6 +96,7 @@ __all__ = [
     "ScaleBySM3State",
     "ScaleByScheduleState",
     "TraceState",
+    "WeightDecaySchedule",
     "adaptive_grad_clip",
     "add_decayed_weights",
     "add_noise",

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import jax
 import jax.numpy as jnp
 import optax
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
+from jaxopt_lessons.transforms._states import ScaleByAdaDeltaState
 
 __all__ = ["ScaleByAdaDeltaState", "scale_by_adadelta"]
 
 
-class ScaleByAdaDeltaState(NamedTuple):
-    """State of `scale_by_adadelta`: running means of g² and of the step²."""
-
-    e_g: optax.Updates
-    e_x: optax.Updates
-
-
+@_checks.entry_point
 def scale_by_adadelta(
     rho: jax.typing.ArrayLike = 0.9,
     eps: jax.typing.ArrayLike = 1e-6,
@@ -57,7 +50,7 @@ def scale_by_adadelta(
         Zeiler, "ADADELTA: An Adaptive Learning Rate Method",
         arXiv:1212.5701, 2012, Algorithm 1.
     """
-    fn = "scale_by_adadelta"
+    fn = _checks.caller("scale_by_adadelta")
     _checks.check_interval(fn, "rho", rho, 0.0, 1.0)
     _checks.check_positive(fn, "eps", eps)
 
@@ -69,6 +62,8 @@ def scale_by_adadelta(
 
     def update_fn(updates, state, params=None):
         del params
+        _checks.check_state(fn, state, ScaleByAdaDeltaState)
+        updates = tm.as_arrays(updates)
         _checks.check_tree_matches(fn, updates, state.e_g)
         e_g = tm.ema_update_sq(updates, state.e_g, rho)
         steps = jax.tree.map(

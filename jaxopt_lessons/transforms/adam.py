@@ -8,7 +8,7 @@ mean of squares.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -16,6 +16,7 @@ import optax
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
+from jaxopt_lessons.transforms._states import ScaleByAdamState, ScaleByAmsgradState
 
 __all__ = [
     "ScaleByAdamState",
@@ -26,23 +27,6 @@ __all__ = [
 ]
 
 
-class ScaleByAdamState(NamedTuple):
-    """State of `scale_by_adam` and `scale_by_adamax`."""
-
-    count: jax.Array  # int32 scalar, steps taken
-    mu: optax.Updates  # first moment
-    nu: optax.Updates  # second moment (infinity norm for Adamax)
-
-
-class ScaleByAmsgradState(NamedTuple):
-    """State of `scale_by_amsgrad`: Adam's moments plus the running maximum of v̂."""
-
-    count: jax.Array
-    mu: optax.Updates
-    nu: optax.Updates
-    nu_max: optax.Updates
-
-
 def _check_adam_args(fn, b1, b2, eps, eps_root):
     _checks.check_interval(fn, "b1", b1, 0.0, 1.0)
     _checks.check_interval(fn, "b2", b2, 0.0, 1.0)
@@ -51,6 +35,7 @@ def _check_adam_args(fn, b1, b2, eps, eps_root):
     _checks.check_not_both_zero(fn, ("eps", "eps_root"), (eps, eps_root))
 
 
+@_checks.entry_point
 def scale_by_adam(
     b1: jax.typing.ArrayLike = 0.9,
     b2: jax.typing.ArrayLike = 0.999,
@@ -104,7 +89,7 @@ def scale_by_adam(
         Algorithm 1.
         Dozat, "Incorporating Nesterov Momentum into Adam", ICLR 2016 workshop.
     """
-    fn = "scale_by_adam"
+    fn = _checks.caller("scale_by_adam")
     _check_adam_args(fn, b1, b2, eps, eps_root)
     _checks.check_bool(fn, "nesterov", nesterov)
     mu_dtype = _checks.check_dtype(fn, "mu_dtype", mu_dtype)
@@ -120,6 +105,8 @@ def scale_by_adam(
 
     def update_fn(updates, state, params=None):
         del params
+        _checks.check_state(fn, state, ScaleByAdamState)
+        updates = tm.as_arrays(updates)
         _checks.check_tree_matches(fn, updates, state.mu)
         # 1) Update the running direction and the running scale.
         mu = tm.ema_update(updates, state.mu, b1)
@@ -152,6 +139,7 @@ def scale_by_adam(
     return optax.GradientTransformation(init_fn, update_fn)
 
 
+@_checks.entry_point
 def scale_by_amsgrad(
     b1: jax.typing.ArrayLike = 0.9,
     b2: jax.typing.ArrayLike = 0.999,
@@ -194,7 +182,7 @@ def scale_by_amsgrad(
         Reddi, Kale, Kumar, "On the Convergence of Adam and Beyond", ICLR 2018,
         Algorithm 2.
     """
-    fn = "scale_by_amsgrad"
+    fn = _checks.caller("scale_by_amsgrad")
     _check_adam_args(fn, b1, b2, eps, eps_root)
     _checks.check_bool(fn, "bias_correction_mu", bias_correction_mu)
     _checks.check_bool(fn, "bias_correction_nu", bias_correction_nu)
@@ -211,6 +199,8 @@ def scale_by_amsgrad(
 
     def update_fn(updates, state, params=None):
         del params
+        _checks.check_state(fn, state, ScaleByAmsgradState)
+        updates = tm.as_arrays(updates)
         _checks.check_tree_matches(fn, updates, state.mu)
         mu = tm.ema_update(updates, state.mu, b1)
         nu = tm.ema_update_sq(updates, state.nu, b2)
@@ -232,6 +222,7 @@ def scale_by_amsgrad(
     return optax.GradientTransformation(init_fn, update_fn)
 
 
+@_checks.entry_point
 def scale_by_adamax(
     b1: jax.typing.ArrayLike = 0.9,
     b2: jax.typing.ArrayLike = 0.999,
@@ -265,7 +256,7 @@ def scale_by_adamax(
         Kingma and Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015,
         section 7.1 and Algorithm 2.
     """
-    fn = "scale_by_adamax"
+    fn = _checks.caller("scale_by_adamax")
     _checks.check_interval(fn, "b1", b1, 0.0, 1.0)
     _checks.check_interval(fn, "b2", b2, 0.0, 1.0)
     _checks.check_positive(fn, "eps", eps)
@@ -280,6 +271,8 @@ def scale_by_adamax(
 
     def update_fn(updates, state, params=None):
         del params
+        _checks.check_state(fn, state, ScaleByAdamState)
+        updates = tm.as_arrays(updates)
         _checks.check_tree_matches(fn, updates, state.mu)
         count = tm.increment(state.count)
         mu = tm.ema_update(updates, state.mu, b1)

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import jax
 import jax.numpy as jnp
 import optax
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
+from jaxopt_lessons.transforms._states import ScaleByAdanState
 
 __all__ = ["ScaleByAdanState", "scale_by_adan"]
 
 
-class ScaleByAdanState(NamedTuple):
-    """State of `scale_by_adan` (fields in Optax's order, the count last)."""
-
-    m: optax.Updates  # average gradient
-    v: optax.Updates  # average gradient difference
-    n: optax.Updates  # average squared look-ahead gradient
-    g: optax.Updates  # the previous gradient
-    t: jax.Array  # int32 scalar, steps taken
-
-
+@_checks.entry_point
 def scale_by_adan(
     b1: jax.typing.ArrayLike = 0.98,
     b2: jax.typing.ArrayLike = 0.92,
@@ -66,7 +56,7 @@ def scale_by_adan(
         for Faster Optimizing Deep Models", arXiv:2208.06677 (v4), 2022,
         Algorithm 1 (with β written as 1 − β there).
     """
-    fn = "scale_by_adan"
+    fn = _checks.caller("scale_by_adan")
     for name, value in (("b1", b1), ("b2", b2), ("b3", b3)):
         _checks.check_interval(fn, name, value, 0.0, 1.0)
     _checks.check_non_negative(fn, "eps", eps)
@@ -82,6 +72,8 @@ def scale_by_adan(
 
     def update_fn(updates, state, params=None):
         del params
+        _checks.check_state(fn, state, ScaleByAdanState)
+        updates = tm.as_arrays(updates)
         _checks.check_tree_matches(fn, updates, state.m)
         # On the first step there is no previous gradient: its change is 0.
         change = jax.tree.map(

@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import jax
 import jax.numpy as jnp
 import optax
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
+from jaxopt_lessons.transforms._states import ScaleByBeliefState
 from jaxopt_lessons.transforms.adam import _check_adam_args
 
 __all__ = ["ScaleByBeliefState", "scale_by_belief"]
 
 
-class ScaleByBeliefState(NamedTuple):
-    """State of `scale_by_belief`: step count, first moment, belief s (in `nu`)."""
-
-    count: jax.Array  # int32 scalar
-    mu: optax.Updates
-    nu: optax.Updates
-
-
+@_checks.entry_point
 def scale_by_belief(
     b1: jax.typing.ArrayLike = 0.9,
     b2: jax.typing.ArrayLike = 0.999,
@@ -66,7 +58,7 @@ def scale_by_belief(
         Zhuang et al., "AdaBelief Optimizer: Adapting Stepsizes by the Belief
         in Observed Gradients", NeurIPS 2020, Algorithm 2.
     """
-    fn = "scale_by_belief"
+    fn = _checks.caller("scale_by_belief")
     _check_adam_args(fn, b1, b2, eps, eps_root)
     _checks.check_bool(fn, "nesterov", nesterov)
 
@@ -80,6 +72,8 @@ def scale_by_belief(
 
     def update_fn(updates, state, params=None):
         del params
+        _checks.check_state(fn, state, ScaleByBeliefState)
+        updates = tm.as_arrays(updates)
         _checks.check_tree_matches(fn, updates, state.mu)
         mu = tm.ema_update(updates, state.mu, b1)
         surprise = jax.tree.map(lambda g, m: g - m, updates, mu)

@@ -12,6 +12,7 @@ from jaxopt_lessons import tree as tm
 __all__ = ["adaptive_grad_clip", "clip", "clip_by_block_rms", "clip_by_global_norm"]
 
 
+@_checks.entry_point
 def clip(max_delta: jax.typing.ArrayLike) -> optax.GradientTransformation:
     """Clips every coordinate of the update to [−δ, δ].
 
@@ -32,17 +33,21 @@ def clip(max_delta: jax.typing.ArrayLike) -> optax.GradientTransformation:
     Raises:
         ValueError: a negative, NaN or infinite `max_delta`.
     """
-    _checks.check_non_negative("clip", "max_delta", max_delta)
+    fn = _checks.caller("clip")
+    _checks.check_non_negative(fn, "max_delta", max_delta)
 
     def update_fn(updates, state, params=None):
-        del params
+        _checks.check_stateless(fn, state)
+        updates = tm.as_arrays(updates)
+        _checks.check_updates_match_params(fn, updates, params)
         return jax.tree.map(
             lambda u: jnp.clip(u, -max_delta, max_delta), updates
         ), state
 
-    return optax.GradientTransformation(_checks.empty_init("clip"), update_fn)
+    return optax.GradientTransformation(_checks.empty_init(fn), update_fn)
 
 
+@_checks.entry_point
 def clip_by_global_norm(max_norm: jax.typing.ArrayLike) -> optax.GradientTransformation:
     """Shrinks the whole update, keeping its direction, when its norm exceeds a cap.
 
@@ -71,10 +76,13 @@ def clip_by_global_norm(max_norm: jax.typing.ArrayLike) -> optax.GradientTransfo
         Pascanu, Mikolov, Bengio, "On the difficulty of training recurrent
         neural networks", ICML 2013, Algorithm 1.
     """
-    _checks.check_positive("clip_by_global_norm", "max_norm", max_norm)
+    fn = _checks.caller("clip_by_global_norm")
+    _checks.check_positive(fn, "max_norm", max_norm)
 
     def update_fn(updates, state, params=None):
-        del params
+        _checks.check_stateless(fn, state)
+        updates = tm.as_arrays(updates)
+        _checks.check_updates_match_params(fn, updates, params)
         norm = tm.global_norm(updates)
         under = norm < max_norm
         updates = jax.tree.map(
@@ -83,11 +91,10 @@ def clip_by_global_norm(max_norm: jax.typing.ArrayLike) -> optax.GradientTransfo
         )
         return updates, state
 
-    return optax.GradientTransformation(
-        _checks.empty_init("clip_by_global_norm"), update_fn
-    )
+    return optax.GradientTransformation(_checks.empty_init(fn), update_fn)
 
 
+@_checks.entry_point
 def clip_by_block_rms(threshold: jax.typing.ArrayLike) -> optax.GradientTransformation:
     """Shrinks each leaf whose root-mean-square update exceeds a threshold.
 
@@ -112,18 +119,19 @@ def clip_by_block_rms(threshold: jax.typing.ArrayLike) -> optax.GradientTransfor
         Shazeer and Stern, "Adafactor: Adaptive Learning Rates with Sublinear
         Memory Cost", ICML 2018, section 6 (update clipping).
     """
-    _checks.check_positive("clip_by_block_rms", "threshold", threshold)
+    fn = _checks.caller("clip_by_block_rms")
+    _checks.check_positive(fn, "threshold", threshold)
 
     def one(u):
         return u / jnp.maximum(1.0, jnp.sqrt(jnp.mean(tm.abs_sq(u))) / threshold)
 
     def update_fn(updates, state, params=None):
-        del params
+        _checks.check_stateless(fn, state)
+        updates = tm.as_arrays(updates)
+        _checks.check_updates_match_params(fn, updates, params)
         return jax.tree.map(one, updates), state
 
-    return optax.GradientTransformation(
-        _checks.empty_init("clip_by_block_rms"), update_fn
-    )
+    return optax.GradientTransformation(_checks.empty_init(fn), update_fn)
 
 
 def _unit_norms(x, axis):
@@ -150,6 +158,7 @@ def _unit_norms(x, axis):
     return jnp.broadcast_to(jnp.sqrt(squares), x.shape)
 
 
+@_checks.entry_point
 def adaptive_grad_clip(
     clipping: jax.typing.ArrayLike,
     eps: jax.typing.ArrayLike = 1e-3,
@@ -188,7 +197,7 @@ def adaptive_grad_clip(
         Brock, De, Smith, Simonyan, "High-Performance Large-Scale Image
         Recognition Without Normalization", ICML 2021, section 4.1.
     """
-    fn = "adaptive_grad_clip"
+    fn = _checks.caller("adaptive_grad_clip")
     _checks.check_non_negative(fn, "clipping", clipping)
     _checks.check_non_negative(fn, "eps", eps)
     axes = axis if isinstance(axis, tuple) else (axis,)
@@ -206,11 +215,11 @@ def adaptive_grad_clip(
         return jnp.where(u_norm < cap, u, clipped)
 
     def update_fn(updates, state, params=None):
+        _checks.check_stateless(fn, state)
         if params is None:
             raise ValueError(f"{fn}: `update` needs the current `params`; got None.")
-        _checks.check_tree_matches(fn, updates, params)
+        updates, params = tm.as_arrays(updates), tm.as_arrays(params)
+        _checks.check_updates_match_params(fn, updates, params)
         return jax.tree.map(one, updates, params), state
 
-    return optax.GradientTransformation(
-        _checks.empty_init("adaptive_grad_clip"), update_fn
-    )
+    return optax.GradientTransformation(_checks.empty_init(fn), update_fn)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -12,6 +12,7 @@ import optax
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
+from jaxopt_lessons.transforms._states import FactoredState
 
 __all__ = [
     "FactoredState",
@@ -19,20 +20,6 @@ __all__ = [
     "scale_by_factored_rms",
     "scale_by_param_block_rms",
 ]
-
-
-class FactoredState(NamedTuple):
-    """State of `scale_by_factored_rms`.
-
-    For a factored leaf, `v_row` and `v_col` hold its row and column averages
-    and `v` a placeholder of shape (1,); for any other leaf, `v` holds the full
-    second moment and `v_row`, `v_col` are placeholders.
-    """
-
-    count: jax.Array  # int32 scalar
-    v_row: optax.Updates
-    v_col: optax.Updates
-    v: optax.Updates
 
 
 def decay_rate_pow(step: jax.Array, exponent: jax.typing.ArrayLike = 0.8) -> jax.Array:
@@ -64,6 +51,7 @@ def _without_axis(x, axis):
     return jnp.zeros_like(jax.eval_shape(lambda y: jnp.sum(y, axis=axis), x))
 
 
+@_checks.entry_point
 def scale_by_factored_rms(
     factored: bool = True,
     decay_rate: jax.typing.ArrayLike = 0.8,
@@ -119,7 +107,7 @@ def scale_by_factored_rms(
         Shazeer and Stern, "Adafactor: Adaptive Learning Rates with Sublinear
         Memory Cost", ICML 2018, Algorithms 4 and 5.
     """
-    fn = "scale_by_factored_rms"
+    fn = _checks.caller("scale_by_factored_rms")
     _checks.check_bool(fn, "factored", factored)
     _checks.check_non_negative(fn, "decay_rate", decay_rate)
     _checks.check_non_negative(fn, "step_offset", step_offset)
@@ -143,6 +131,7 @@ def scale_by_factored_rms(
 
     def init_fn(params):
         _checks.check_float_params(fn, params)
+        params = tm.as_arrays(params)
 
         def one(p):
             dims = _factored_dims(p.shape, factored, min_dim_size_to_factor)
@@ -156,12 +145,14 @@ def scale_by_factored_rms(
         return _split(jnp.zeros([], jnp.int32), jax.tree.map(one, params))
 
     def update_fn(updates, state, params=None):
+        _checks.check_state(fn, state, FactoredState)
         if params is None:
             raise ValueError(f"{fn}: `update` needs the current `params`; got None.")
+        updates, params = tm.as_arrays(updates), tm.as_arrays(params)
         # `state.v` holds one leaf per param (a placeholder where factored).
         _checks.check_tree_matches(fn, updates, state.v, shapes=False)
         _checks.check_tree_matches(fn, updates, params)
-        _check_state_shapes(init_fn, updates, state)
+        _check_state_shapes(fn, init_fn, updates, state)
         decay = decay_rate_fn(state.count - step_offset, decay_rate)
 
         def one(g, v_row, v_col, v, p):
@@ -191,7 +182,7 @@ def scale_by_factored_rms(
     return optax.GradientTransformation(init_fn, update_fn)
 
 
-def _check_state_shapes(init_fn, updates, state):
+def _check_state_shapes(fn, init_fn, updates, state):
     """Raises unless `state` has the shapes `init` would give for `updates`.
 
     The moments are not shaped like the params, so each leaf's state is
@@ -214,7 +205,7 @@ def _check_state_shapes(init_fn, updates, state):
                 f"{n} {jnp.shape(got)}" for n, (_, got) in zip(names, pairs)
             )
             raise ValueError(
-                f"scale_by_factored_rms: the update at {path or 'the root'} has shape "
+                f"{fn}: the update at {path or 'the root'} has shape "
                 f"{jnp.shape(g)}, but the optimizer state there ({held}) was built "
                 "by `init` for a parameter of another shape."
             )
@@ -237,6 +228,7 @@ def _split(count, leaves):
     )
 
 
+@_checks.entry_point
 def scale_by_param_block_rms(
     min_scale: jax.typing.ArrayLike = 1e-3,
 ) -> optax.GradientTransformation:
@@ -264,18 +256,18 @@ def scale_by_param_block_rms(
         Shazeer and Stern, "Adafactor: Adaptive Learning Rates with Sublinear
         Memory Cost", ICML 2018, section 8 (relative step size).
     """
-    fn = "scale_by_param_block_rms"
+    fn = _checks.caller("scale_by_param_block_rms")
     _checks.check_non_negative(fn, "min_scale", min_scale)
 
     def update_fn(updates, state, params=None):
+        _checks.check_stateless(fn, state)
         if params is None:
             raise ValueError(f"{fn}: `update` needs the current `params`; got None.")
-        _checks.check_tree_matches(fn, updates, params)
+        updates, params = tm.as_arrays(updates), tm.as_arrays(params)
+        _checks.check_updates_match_params(fn, updates, params)
         updates = jax.tree.map(
             lambda u, p: u * tm.safe_rms(p, min_scale), updates, params
         )
         return updates, state
 
-    return optax.GradientTransformation(
-        _checks.empty_init("scale_by_param_block_rms"), update_fn
-    )
+    return optax.GradientTransformation(_checks.empty_init(fn), update_fn)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
 import jax
 import jax.numpy as jnp
@@ -10,19 +10,14 @@ import optax
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
+from jaxopt_lessons.transforms._states import ScaleByLionState
 
 __all__ = ["ScaleByLionState", "scale_by_lion"]
 
 _MODES = ("hard", "smooth", "refined")
 
 
-class ScaleByLionState(NamedTuple):
-    """State of `scale_by_lion`: the step count and the momentum m."""
-
-    count: jax.Array  # int32 scalar, steps taken
-    mu: optax.Updates
-
-
+@_checks.entry_point
 def scale_by_lion(
     b1: jax.typing.ArrayLike = 0.9,
     b2: jax.typing.ArrayLike = 0.99,
@@ -65,7 +60,7 @@ def scale_by_lion(
         Chen et al., "Symbolic Discovery of Optimization Algorithms", NeurIPS
         2023, Algorithm 2.
     """
-    fn = "scale_by_lion"
+    fn = _checks.caller("scale_by_lion")
     _checks.check_interval(fn, "b1", b1, 0.0, 1.0, high_closed=True)
     _checks.check_interval(fn, "b2", b2, 0.0, 1.0)
     if mode not in _MODES:
@@ -88,6 +83,8 @@ def scale_by_lion(
 
     def update_fn(updates, state, params=None):
         del params
+        _checks.check_state(fn, state, ScaleByLionState)
+        updates = tm.as_arrays(updates)
         _checks.check_tree_matches(fn, updates, state.mu)
         # 1) The step looks at a blend weighted towards the new gradient...
         new_updates = jax.tree.map(

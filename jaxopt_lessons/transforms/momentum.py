@@ -7,23 +7,19 @@ geometrically decaying weights (Polyak's heavy ball, PyTorch's SGD momentum);
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
 import optax
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
+from jaxopt_lessons.transforms._states import EmaState, TraceState
 
 __all__ = ["EmaState", "TraceState", "ema", "trace"]
 
 
-class TraceState(NamedTuple):
-    """State of `trace`: the velocity m, one leaf per parameter."""
-
-    trace: optax.Params
-
-
+@_checks.entry_point
 def trace(
     decay: jax.typing.ArrayLike,
     nesterov: bool = False,
@@ -64,19 +60,20 @@ def trace(
         Sutskever, Martens, Dahl, Hinton, "On the importance of initialization
         and momentum in deep learning", ICML 2013 (the Nesterov form, eq. 3-4).
     """
-    _checks.check_interval("trace", "decay", decay, 0.0, 1.0)
-    _checks.check_bool("trace", "nesterov", nesterov)
-    accumulator_dtype = _checks.check_dtype(
-        "trace", "accumulator_dtype", accumulator_dtype
-    )
+    fn = _checks.caller("trace")
+    _checks.check_interval(fn, "decay", decay, 0.0, 1.0)
+    _checks.check_bool(fn, "nesterov", nesterov)
+    accumulator_dtype = _checks.check_dtype(fn, "accumulator_dtype", accumulator_dtype)
 
     def init_fn(params):
-        _checks.check_float_params("trace", params)
+        _checks.check_float_params(fn, params)
         return TraceState(trace=tm.zeros_like(params, accumulator_dtype))
 
     def update_fn(updates, state, params=None):
         del params  # Momentum never looks at the parameters.
-        _checks.check_tree_matches("trace", updates, state.trace)
+        _checks.check_state(fn, state, TraceState)
+        updates = tm.as_arrays(updates)
+        _checks.check_tree_matches(fn, updates, state.trace)
         velocity = jax.tree.map(lambda g, m: g + decay * m, updates, state.trace)
         if nesterov:
             updates = jax.tree.map(lambda g, m: g + decay * m, updates, velocity)
@@ -87,13 +84,7 @@ def trace(
     return optax.GradientTransformation(init_fn, update_fn)
 
 
-class EmaState(NamedTuple):
-    """State of `ema`: the step count and the running average."""
-
-    count: jax.Array  # int32 scalar
-    ema: optax.Params
-
-
+@_checks.entry_point
 def ema(
     decay: jax.typing.ArrayLike,
     debias: bool = True,
@@ -128,14 +119,13 @@ def ema(
         Kingma and Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015,
         section 3 (initialization bias correction).
     """
-    _checks.check_interval("ema", "decay", decay, 0.0, 1.0)
-    _checks.check_bool("ema", "debias", debias)
-    accumulator_dtype = _checks.check_dtype(
-        "ema", "accumulator_dtype", accumulator_dtype
-    )
+    fn = _checks.caller("ema")
+    _checks.check_interval(fn, "decay", decay, 0.0, 1.0)
+    _checks.check_bool(fn, "debias", debias)
+    accumulator_dtype = _checks.check_dtype(fn, "accumulator_dtype", accumulator_dtype)
 
     def init_fn(params):
-        _checks.check_float_params("ema", params)
+        _checks.check_float_params(fn, params)
         return EmaState(
             count=jax.numpy.zeros([], jax.numpy.int32),
             ema=tm.zeros_like(params, accumulator_dtype),
@@ -143,7 +133,9 @@ def ema(
 
     def update_fn(updates, state, params=None):
         del params
-        _checks.check_tree_matches("ema", updates, state.ema)
+        _checks.check_state(fn, state, EmaState)
+        updates = tm.as_arrays(updates)
+        _checks.check_tree_matches(fn, updates, state.ema)
         average = tm.ema_update(updates, state.ema, decay)
         count = tm.increment(state.count)
         updates = tm.bias_correction(average, decay, count) if debias else average

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import warnings
-from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -12,15 +11,9 @@ import optax
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
+from jaxopt_lessons.transforms._states import AddNoiseState
 
 __all__ = ["AddNoiseState", "add_noise"]
-
-
-class AddNoiseState(NamedTuple):
-    """State of `add_noise`: the step count and the random key to split next."""
-
-    count: jax.Array  # int32 scalar
-    rng_key: jax.Array  # a typed key array (jax.random.key)
 
 
 def _as_key(fn, key):
@@ -41,6 +34,7 @@ def _as_key(fn, key):
     )
 
 
+@_checks.entry_point
 def add_noise(
     eta: jax.typing.ArrayLike,
     gamma: jax.typing.ArrayLike,
@@ -84,7 +78,7 @@ def add_noise(
         Neelakantan et al., "Adding Gradient Noise Improves Learning for Very
         Deep Networks", arXiv:1511.06807, 2015, section 2.
     """
-    fn = "add_noise"
+    fn = _checks.caller("add_noise")
     _checks.check_non_negative(fn, "eta", eta)
     _checks.check_non_negative(fn, "gamma", gamma)
     if seed is not None:
@@ -111,7 +105,9 @@ def add_noise(
         return AddNoiseState(count=jnp.zeros([], jnp.int32), rng_key=key)
 
     def update_fn(updates, state, params=None):
-        del params
+        _checks.check_state(fn, state, AddNoiseState)
+        updates = tm.as_arrays(updates)
+        _checks.check_updates_match_params(fn, updates, params)
         count = tm.increment(state.count)
         std = jnp.sqrt(eta / count**gamma)
         next_key, sample_key = jax.random.split(state.rng_key)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -10,19 +10,13 @@ import optax
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
+from jaxopt_lessons.transforms._states import ScaleByNovogradState
 from jaxopt_lessons.transforms.adam import _check_adam_args
 
 __all__ = ["ScaleByNovogradState", "scale_by_novograd"]
 
 
-class ScaleByNovogradState(NamedTuple):
-    """State of `scale_by_novograd`: step count, momentum m, one v per leaf."""
-
-    count: jax.Array  # int32 scalar
-    mu: optax.Updates
-    nu: optax.Updates  # a 0-d array per leaf
-
-
+@_checks.entry_point
 def scale_by_novograd(
     b1: jax.typing.ArrayLike = 0.9,
     b2: jax.typing.ArrayLike = 0.25,
@@ -69,13 +63,14 @@ def scale_by_novograd(
         Moments for Training of Deep Networks", arXiv:1905.11286, 2019,
         Algorithm 1.
     """
-    fn = "scale_by_novograd"
+    fn = _checks.caller("scale_by_novograd")
     _check_adam_args(fn, b1, b2, eps, eps_root)
     _checks.check_non_negative(fn, "weight_decay", weight_decay)
     mu_dtype = _checks.check_dtype(fn, "mu_dtype", mu_dtype)
 
     def init_fn(params):
         _checks.check_float_params(fn, params)
+        params = tm.as_arrays(params)
         return ScaleByNovogradState(
             count=jnp.zeros([], jnp.int32),
             mu=tm.zeros_like(params, mu_dtype),
@@ -83,9 +78,12 @@ def scale_by_novograd(
         )
 
     def update_fn(updates, state, params=None):
+        _checks.check_state(fn, state, ScaleByNovogradState)
         if params is None:
             raise ValueError(f"{fn}: `update` needs the current `params`; got None.")
+        updates, params = tm.as_arrays(updates), tm.as_arrays(params)
         _checks.check_tree_matches(fn, updates, state.mu)
+        _checks.check_updates_match_params(fn, updates, params)
         count = tm.increment(state.count)
         first = count == 1
 

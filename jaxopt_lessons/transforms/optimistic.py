@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import jax
 import jax.numpy as jnp
 import optax
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
+from jaxopt_lessons.transforms._states import ScaleByOptimisticGradientState
 
 __all__ = ["ScaleByOptimisticGradientState", "scale_by_optimistic_gradient"]
 
 
-class ScaleByOptimisticGradientState(NamedTuple):
-    """State of `scale_by_optimistic_gradient`."""
-
-    is_initial_step: jax.Array  # bool scalar
-    previous_gradient: optax.Updates
-
-
+@_checks.entry_point
 def scale_by_optimistic_gradient(
     alpha: jax.typing.ArrayLike = 1.0,
     beta: jax.typing.ArrayLike = 1.0,
@@ -55,7 +48,7 @@ def scale_by_optimistic_gradient(
         and Optimistic Gradient Methods for Saddle Point Problems: Proximal
         Point Approach", AISTATS 2020, eq. 8 (α and β).
     """
-    fn = "scale_by_optimistic_gradient"
+    fn = _checks.caller("scale_by_optimistic_gradient")
     _checks.check_non_negative(fn, "alpha", alpha)
     _checks.check_non_negative(fn, "beta", beta)
 
@@ -67,6 +60,8 @@ def scale_by_optimistic_gradient(
 
     def update_fn(updates, state, params=None):
         del params
+        _checks.check_state(fn, state, ScaleByOptimisticGradientState)
+        updates = tm.as_arrays(updates)
         _checks.check_tree_matches(fn, updates, state.previous_gradient)
 
         def one(g, prev):

@@ -14,6 +14,7 @@ __all__ = ["scale_by_polyak"]
 _VARIANTS = ("sps", "sps+")
 
 
+@_checks.entry_point
 def scale_by_polyak(
     f_min: jax.typing.ArrayLike = 0.0,
     max_learning_rate: jax.typing.ArrayLike = 1.0,
@@ -60,7 +61,7 @@ def scale_by_polyak(
         for SGD: An Adaptive Learning Rate for Fast Convergence", AISTATS
         2021, eq. 4 (SPS_max).
     """
-    fn = "scale_by_polyak"
+    fn = _checks.caller("scale_by_polyak")
     _checks.check_interval(fn, "f_min", f_min, -float("inf"), float("inf"))
     _checks.check_non_negative(fn, "max_learning_rate", max_learning_rate)
     _checks.check_non_negative(fn, "eps", eps)
@@ -70,11 +71,14 @@ def scale_by_polyak(
         )
 
     def update_fn(updates, state, params=None, *, value=None, **extra_args):
-        del params, extra_args
+        del extra_args
+        _checks.check_stateless(fn, state)
         if value is None:
             raise TypeError(
                 f"{fn}: `update` needs the current loss as the keyword `value=`."
             )
+        updates = tm.as_arrays(updates)
+        _checks.check_updates_match_params(fn, updates, params)
         grad_sq = tm.sum_of_squares(updates)
         gap = jnp.array(value - f_min).astype(grad_sq.dtype)
         if variant == "sps+":
@@ -86,6 +90,4 @@ def scale_by_polyak(
         )
         return jax.tree.map(lambda g: step * g, updates), state
 
-    return optax.GradientTransformationExtraArgs(
-        _checks.empty_init("scale_by_polyak"), update_fn
-    )
+    return optax.GradientTransformationExtraArgs(_checks.empty_init(fn), update_fn)

@@ -8,11 +8,13 @@ import optax
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
-from jaxopt_lessons.transforms.adam import ScaleByAdamState, _check_adam_args
+from jaxopt_lessons.transforms._states import ScaleByAdamState
+from jaxopt_lessons.transforms.adam import _check_adam_args
 
 __all__ = ["scale_by_radam"]
 
 
+@_checks.entry_point
 def scale_by_radam(
     b1: jax.typing.ArrayLike = 0.9,
     b2: jax.typing.ArrayLike = 0.999,
@@ -60,7 +62,7 @@ def scale_by_radam(
         Liu et al., "On the Variance of the Adaptive Learning Rate and Beyond",
         ICLR 2020, Algorithm 2.
     """
-    fn = "scale_by_radam"
+    fn = _checks.caller("scale_by_radam")
     _check_adam_args(fn, b1, b2, eps, eps_root)
     _checks.check_interval(fn, "threshold", threshold, -float("inf"), float("inf"))
     _checks.check_bool(fn, "nesterov", nesterov)
@@ -76,6 +78,8 @@ def scale_by_radam(
 
     def update_fn(updates, state, params=None):
         del params
+        _checks.check_state(fn, state, ScaleByAdamState)
+        updates = tm.as_arrays(updates)
         _checks.check_tree_matches(fn, updates, state.mu)
         mu = tm.ema_update(updates, state.mu, b1)
         nu = tm.ema_update_sq(updates, state.nu, b2)

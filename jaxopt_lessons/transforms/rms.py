@@ -7,14 +7,19 @@ comparable speeds.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import jax
 import jax.numpy as jnp
 import optax
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
+from jaxopt_lessons.transforms._states import (
+    ScaleByRmsState,
+    ScaleByRmsWithCountState,
+    ScaleByRssState,
+    ScaleByRStdDevState,
+    ScaleByRStdDevWithCountState,
+)
 
 __all__ = [
     "ScaleByRStdDevState",
@@ -26,34 +31,6 @@ __all__ = [
     "scale_by_rss",
     "scale_by_stddev",
 ]
-
-
-class ScaleByRmsState(NamedTuple):
-    """State of `scale_by_rms`: the running mean of squared gradients."""
-
-    nu: optax.Updates
-
-
-class ScaleByRmsWithCountState(NamedTuple):
-    """State of `scale_by_rms(bias_correction=True)`: adds the step count."""
-
-    count: jax.Array  # int32 scalar
-    nu: optax.Updates
-
-
-class ScaleByRStdDevState(NamedTuple):
-    """State of `scale_by_stddev`: running mean of gradients and of their squares."""
-
-    mu: optax.Updates
-    nu: optax.Updates
-
-
-class ScaleByRStdDevWithCountState(NamedTuple):
-    """State of `scale_by_stddev(bias_correction=True)`: adds the step count."""
-
-    count: jax.Array  # int32 scalar
-    mu: optax.Updates
-    nu: optax.Updates
 
 
 def _check_rms_args(fn, decay, eps, initial_scale, eps_in_sqrt, bias_correction):
@@ -71,6 +48,7 @@ def _inverse_root(eps, eps_in_sqrt):
     return lambda v: 1 / (jnp.sqrt(v) + eps)
 
 
+@_checks.entry_point
 def scale_by_rms(
     decay: jax.typing.ArrayLike = 0.9,
     eps: jax.typing.ArrayLike = 1e-8,
@@ -112,7 +90,7 @@ def scale_by_rms(
         Tieleman and Hinton, "Lecture 6.5 - RMSProp", COURSERA: Neural Networks
         for Machine Learning, 2012.
     """
-    fn = "scale_by_rms"
+    fn = _checks.caller("scale_by_rms")
     _check_rms_args(fn, decay, eps, initial_scale, eps_in_sqrt, bias_correction)
     _checks.check_not_both_zero(fn, ("eps", "initial_scale"), (eps, initial_scale))
     inverse_root = _inverse_root(eps, eps_in_sqrt)
@@ -124,8 +102,12 @@ def scale_by_rms(
             return ScaleByRmsWithCountState(count=jnp.zeros([], jnp.int32), nu=nu)
         return ScaleByRmsState(nu=nu)
 
+    state_type = ScaleByRmsWithCountState if bias_correction else ScaleByRmsState
+
     def update_fn(updates, state, params=None):
         del params
+        _checks.check_state(fn, state, state_type)
+        updates = tm.as_arrays(updates)
         _checks.check_tree_matches(fn, updates, state.nu)
         nu = tm.ema_update_sq(updates, state.nu, decay)
         nu_hat = nu
@@ -141,6 +123,7 @@ def scale_by_rms(
     return optax.GradientTransformation(init_fn, update_fn)
 
 
+@_checks.entry_point
 def scale_by_stddev(
     decay: jax.typing.ArrayLike = 0.9,
     eps: jax.typing.ArrayLike = 1e-8,
@@ -170,7 +153,7 @@ def scale_by_stddev(
         Graves, "Generating Sequences With Recurrent Neural Networks",
         arXiv:1308.0850, 2013, eq. 38-41.
     """
-    fn = "scale_by_stddev"
+    fn = _checks.caller("scale_by_stddev")
     _check_rms_args(fn, decay, eps, initial_scale, eps_in_sqrt, bias_correction)
     _checks.check_not_both_zero(fn, ("eps", "initial_scale"), (eps, initial_scale))
     inverse_root = _inverse_root(eps, eps_in_sqrt)
@@ -185,8 +168,14 @@ def scale_by_stddev(
             )
         return ScaleByRStdDevState(mu=mu, nu=nu)
 
+    state_type = (
+        ScaleByRStdDevWithCountState if bias_correction else ScaleByRStdDevState
+    )
+
     def update_fn(updates, state, params=None):
         del params
+        _checks.check_state(fn, state, state_type)
+        updates = tm.as_arrays(updates)
         _checks.check_tree_matches(fn, updates, state.nu)
         mu = tm.ema_update(updates, state.mu, decay)
         nu = tm.ema_update_sq(updates, state.nu, decay)
@@ -206,12 +195,7 @@ def scale_by_stddev(
     return optax.GradientTransformation(init_fn, update_fn)
 
 
-class ScaleByRssState(NamedTuple):
-    """State of `scale_by_rss`: the running sum of squared gradients."""
-
-    sum_of_squares: optax.Updates
-
-
+@_checks.entry_point
 def scale_by_rss(
     initial_accumulator_value: jax.typing.ArrayLike = 0.1,
     eps: jax.typing.ArrayLike = 1e-7,
@@ -244,7 +228,7 @@ def scale_by_rss(
         Duchi, Hazan, Singer, "Adaptive Subgradient Methods for Online Learning
         and Stochastic Optimization", JMLR 12, 2011.
     """
-    fn = "scale_by_rss"
+    fn = _checks.caller("scale_by_rss")
     _checks.check_non_negative(
         fn, "initial_accumulator_value", initial_accumulator_value
     )
@@ -258,6 +242,8 @@ def scale_by_rss(
 
     def update_fn(updates, state, params=None):
         del params
+        _checks.check_state(fn, state, ScaleByRssState)
+        updates = tm.as_arrays(updates)
         _checks.check_tree_matches(fn, updates, state.sum_of_squares)
         total = jax.tree.map(
             lambda g, s: tm.abs_sq(g) + s, updates, state.sum_of_squares

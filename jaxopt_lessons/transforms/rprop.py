@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -11,17 +9,12 @@ import optax
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
+from jaxopt_lessons.transforms._states import ScaleByRpropState
 
 __all__ = ["ScaleByRpropState", "scale_by_rprop"]
 
 
-class ScaleByRpropState(NamedTuple):
-    """State of `scale_by_rprop`: the step sizes Δ and the last step taken."""
-
-    step_sizes: optax.Updates
-    prev_updates: optax.Updates  # Δ · sign(g), 0 where the sign flipped
-
-
+@_checks.entry_point
 def scale_by_rprop(
     learning_rate: jax.typing.ArrayLike,
     eta_minus: jax.typing.ArrayLike = 0.5,
@@ -78,7 +71,7 @@ def scale_by_rprop(
         Conference on Neural Networks, 1993 (the variant without
         backtracking, often called Rprop−).
     """
-    fn = "scale_by_rprop"
+    fn = _checks.caller("scale_by_rprop")
     if _checks.is_schedule(learning_rate):
         raise TypeError(
             f"{fn}: `learning_rate` is the initial step size and must be a number "
@@ -106,6 +99,8 @@ def scale_by_rprop(
 
     def update_fn(updates, state, params=None):
         del params
+        _checks.check_state(fn, state, ScaleByRpropState)
+        updates = tm.as_arrays(updates)
         _checks.check_tree_matches(fn, updates, state.step_sizes)
         # s > 0: same sign as the last step; s < 0: it flipped; s = 0: no step.
         agreement = jax.tree.map(lambda g, p: g * p, updates, state.prev_updates)

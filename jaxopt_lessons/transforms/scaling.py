@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import jax
 import jax.numpy as jnp
 import optax
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
+from jaxopt_lessons.transforms._states import ScaleByScheduleState
 
 __all__ = [
     "ScaleByScheduleState",
@@ -19,6 +18,7 @@ __all__ = [
 ]
 
 
+@_checks.entry_point
 def scale(step_size: jax.typing.ArrayLike) -> optax.GradientTransformation:
     """Multiplies every update by a constant: u_t = s · g_t.
 
@@ -32,21 +32,19 @@ def scale(step_size: jax.typing.ArrayLike) -> optax.GradientTransformation:
         ValueError: `step_size` is NaN or infinite.
         TypeError: `step_size` is not a real number.
     """
-    _checks.check_interval("scale", "step_size", step_size, -float("inf"), float("inf"))
+    fn = _checks.caller("scale")
+    _checks.check_interval(fn, "step_size", step_size, -float("inf"), float("inf"))
 
     def update_fn(updates, state, params=None):
-        del params
+        _checks.check_stateless(fn, state)
+        updates = tm.as_arrays(updates)
+        _checks.check_updates_match_params(fn, updates, params)
         return jax.tree.map(lambda g: step_size * g, updates), state
 
-    return optax.GradientTransformation(_checks.empty_init("scale"), update_fn)
+    return optax.GradientTransformation(_checks.empty_init(fn), update_fn)
 
 
-class ScaleByScheduleState(NamedTuple):
-    """State of `scale_by_schedule`: how many steps have been taken."""
-
-    count: jax.Array  # int32 scalar
-
-
+@_checks.entry_point
 def scale_by_schedule(step_size_fn: _checks.Schedule) -> optax.GradientTransformation:
     """Multiplies the updates by a step size that depends on the step count.
 
@@ -64,17 +62,18 @@ def scale_by_schedule(step_size_fn: _checks.Schedule) -> optax.GradientTransform
     Raises:
         TypeError: `step_size_fn` is not callable.
     """
+    fn = _checks.caller("scale_by_schedule")
     if not callable(step_size_fn):
-        raise TypeError(
-            f"scale_by_schedule: `step_size_fn` must be callable, got {step_size_fn!r}."
-        )
+        raise TypeError(f"{fn}: `step_size_fn` must be callable, got {step_size_fn!r}.")
 
     def init_fn(params):
-        _checks.check_float_params("scale_by_schedule", params)
+        _checks.check_float_params(fn, params)
         return ScaleByScheduleState(count=jnp.zeros([], jnp.int32))
 
     def update_fn(updates, state, params=None):
-        del params
+        _checks.check_state(fn, state, ScaleByScheduleState)
+        updates = tm.as_arrays(updates)
+        _checks.check_updates_match_params(fn, updates, params)
         step_size = step_size_fn(state.count)
         updates = jax.tree.map(lambda g: jnp.asarray(step_size, g.dtype) * g, updates)
         return updates, ScaleByScheduleState(count=tm.increment(state.count))
@@ -82,6 +81,7 @@ def scale_by_schedule(step_size_fn: _checks.Schedule) -> optax.GradientTransform
     return optax.GradientTransformation(init_fn, update_fn)
 
 
+@_checks.entry_point
 def scale_by_learning_rate(
     learning_rate: optax.ScalarOrSchedule | None = None,
     *,
@@ -105,12 +105,15 @@ def scale_by_learning_rate(
         ValueError: a negative, NaN or infinite learning rate.
         TypeError: `learning_rate` of the wrong type; `flip_sign` not a bool.
     """
-    fn = "scale_by_learning_rate"
+    fn = _checks.caller("scale_by_learning_rate")
     _checks.check_learning_rate(fn, "learning_rate", learning_rate, allow_none=True)
     _checks.check_bool(fn, "flip_sign", flip_sign)
     if learning_rate is None:
         return optax.identity()
     sign = -1 if flip_sign else 1
+    if _checks.is_integer_array(learning_rate):
+        # −1 times an unsigned integer would wrap around (or overflow).
+        learning_rate = jnp.asarray(learning_rate, jnp.result_type(float))
     if _checks.is_schedule(learning_rate):
         return scale_by_schedule(lambda count: sign * learning_rate(count))
     return scale(sign * learning_rate)

@@ -7,10 +7,12 @@ import jax.numpy as jnp
 import optax
 
 from jaxopt_lessons import _checks
+from jaxopt_lessons import tree as tm
 
 __all__ = ["scale_by_sign"]
 
 
+@_checks.entry_point
 def scale_by_sign() -> optax.GradientTransformation:
     """Replaces each coordinate of the update by its sign: −1, 0 or +1.
 
@@ -32,8 +34,12 @@ def scale_by_sign() -> optax.GradientTransformation:
         Optimisation for Non-Convex Problems", ICML 2018, Algorithm 1.
     """
 
+    fn = _checks.caller("scale_by_sign")
+
     def update_fn(updates, state, params=None):
-        del params
+        _checks.check_stateless(fn, state)
+        updates = tm.as_arrays(updates)
+        _checks.check_updates_match_params(fn, updates, params)
         return jax.tree.map(jnp.sign, updates), state
 
-    return optax.GradientTransformation(_checks.empty_init("scale_by_sign"), update_fn)
+    return optax.GradientTransformation(_checks.empty_init(fn), update_fn)

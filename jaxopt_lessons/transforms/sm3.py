@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -11,19 +10,9 @@ import optax
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
+from jaxopt_lessons.transforms._states import ScaleBySM3State
 
 __all__ = ["ScaleBySM3State", "scale_by_sm3"]
-
-
-class ScaleBySM3State(NamedTuple):
-    """State of `scale_by_sm3`.
-
-    `mu` holds, per leaf, a list of accumulators, one vector per axis (the
-    maxima of ν over the other axes); `nu` the momentum of the scaled update.
-    """
-
-    mu: optax.Updates
-    nu: optax.Updates
 
 
 def _axis_vector(x, axis):
@@ -34,6 +23,7 @@ def _axis_vector(x, axis):
     return jnp.zeros_like(jax.eval_shape(lambda y: jnp.sum(y, axis=others), x))
 
 
+@_checks.entry_point
 def scale_by_sm3(
     b1: jax.typing.ArrayLike = 0.9,
     b2: jax.typing.ArrayLike = 1.0,
@@ -77,7 +67,7 @@ def scale_by_sm3(
         Anil, Gupta, Koren, Singer, "Memory-Efficient Adaptive Optimization",
         NeurIPS 2019, Algorithm SM3-II.
     """
-    fn = "scale_by_sm3"
+    fn = _checks.caller("scale_by_sm3")
     _checks.check_interval(fn, "b1", b1, 0.0, 1.0)
     _checks.check_interval(fn, "b2", b2, 0.0, 1.0, high_closed=True)
     _checks.check_non_negative(fn, "eps", eps)
@@ -89,6 +79,7 @@ def scale_by_sm3(
     def init_fn(params):
         _checks.check_float_params(fn, params)
         tm.reject_complex(fn, params)
+        params = tm.as_arrays(params)
 
         def covers(p):
             if p.ndim == 0:
@@ -119,6 +110,8 @@ def scale_by_sm3(
 
     def update_fn(updates, state, params=None):
         del params
+        _checks.check_state(fn, state, ScaleBySM3State)
+        updates = tm.as_arrays(updates)
         _checks.check_tree_matches(fn, updates, state.nu)
         # The accumulators' lists sit below each leaf of `updates`.
         nu = jax.tree.map(

@@ -12,6 +12,7 @@ from jaxopt_lessons import tree as tm
 __all__ = ["scale_by_trust_ratio"]
 
 
+@_checks.entry_point
 def scale_by_trust_ratio(
     min_norm: jax.typing.ArrayLike = 0.0,
     trust_coefficient: jax.typing.ArrayLike = 1.0,
@@ -52,7 +53,7 @@ def scale_by_trust_ratio(
         You et al., "Large Batch Optimization for Deep Learning: Training BERT
         in 76 minutes", ICLR 2020 (LAMB, Algorithm 2).
     """
-    fn = "scale_by_trust_ratio"
+    fn = _checks.caller("scale_by_trust_ratio")
     _checks.check_non_negative(fn, "min_norm", min_norm)
     _checks.check_non_negative(fn, "trust_coefficient", trust_coefficient)
     _checks.check_non_negative(fn, "eps", eps)
@@ -66,11 +67,11 @@ def scale_by_trust_ratio(
         return u * jnp.where(degenerate, jnp.array(1.0, p.dtype), ratio)
 
     def update_fn(updates, state, params=None):
+        _checks.check_stateless(fn, state)
         if params is None:
             raise ValueError(f"{fn}: `update` needs the current `params`; got None.")
-        _checks.check_tree_matches(fn, updates, params)
+        updates, params = tm.as_arrays(updates), tm.as_arrays(params)
+        _checks.check_updates_match_params(fn, updates, params)
         return jax.tree.map(one, updates, params), state
 
-    return optax.GradientTransformation(
-        _checks.empty_init("scale_by_trust_ratio"), update_fn
-    )
+    return optax.GradientTransformation(_checks.empty_init(fn), update_fn)

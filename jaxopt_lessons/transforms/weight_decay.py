@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -10,16 +10,19 @@ import optax
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
+from jaxopt_lessons.transforms._states import (
+    AddDecayedWeightsState,
+    WeightDecaySchedule,
+)
 
-__all__ = ["AddDecayedWeightsState", "add_decayed_weights"]
-
-
-class AddDecayedWeightsState(NamedTuple):
-    """State of `add_decayed_weights` with a schedule: the step count."""
-
-    count: jax.Array  # int32 scalar
+__all__ = ["AddDecayedWeightsState", "WeightDecaySchedule", "add_decayed_weights"]
 
 
+def _is_none(x: Any) -> bool:
+    return x is None
+
+
+@_checks.entry_point
 def add_decayed_weights(
     weight_decay: optax.ScalarOrSchedule = 0.0,
     mask: Any | None = None,
@@ -35,6 +38,9 @@ def add_decayed_weights(
 
         u_t = g_t + λ_t · p_t
 
+    As in Optax, a None in the updates (the whole tree, or a subtree) stands
+    for "no update there" and stays None.
+
     Args:
         weight_decay: λ >= 0, or a schedule of the step count.
         mask: a pytree of bools like the params (or a function of the params
@@ -42,36 +48,47 @@ def add_decayed_weights(
             `optax.masked` does. None decays every leaf.
 
     Returns:
-        An `optax.GradientTransformation`; its state is `optax.EmptyState`, or
-        an `AddDecayedWeightsState` for a schedule (wrapped by `optax.masked`
-        when a mask is given).
+        An `optax.GradientTransformation`; its state is `optax.EmptyState`
+        (Optax's `AddDecayedWeightsState`), or Optax's `WeightDecaySchedule`
+        (the step count) for a schedule; wrapped by `optax.masked` when a
+        mask is given.
 
     Raises:
         ValueError: negative, NaN or infinite `weight_decay`; `update` called
-            without params.
+            without params, or with updates not shaped like the params.
     """
-    fn = "add_decayed_weights"
+    fn = _checks.caller("add_decayed_weights")
     _checks.check_learning_rate(fn, "weight_decay", weight_decay)
     scheduled = _checks.is_schedule(weight_decay)
 
     def init_fn(params):
         _checks.check_float_params(fn, params)
         if scheduled:
-            return AddDecayedWeightsState(count=jnp.zeros([], jnp.int32))
+            return WeightDecaySchedule(count=jnp.zeros([], jnp.int32))
         return optax.EmptyState()
 
     def update_fn(updates, state, params=None):
+        if scheduled:
+            _checks.check_state(fn, state, WeightDecaySchedule)
+        else:
+            _checks.check_stateless(fn, state)
         if params is None:
             raise ValueError(f"{fn}: `update` needs the current `params`; got None.")
-        _checks.check_tree_matches(fn, updates, params)
+        _checks.check_updates_match_params(fn, updates, params)
         if scheduled:
             decay = weight_decay(state.count)
-            state = AddDecayedWeightsState(count=tm.increment(state.count))
+            state = WeightDecaySchedule(count=tm.increment(state.count))
         else:
             decay = weight_decay
         if isinstance(decay, (int, float)) and decay == 0:
             return updates, state
-        return jax.tree.map(lambda g, p: g + decay * p, updates, params), state
+        updates = jax.tree.map(
+            lambda g, p: None if g is None else g + decay * p,
+            updates,
+            params,
+            is_leaf=_is_none,
+        )
+        return updates, state
 
     transform = optax.GradientTransformation(init_fn, update_fn)
     if mask is not None:

@@ -8,11 +8,12 @@ import optax
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
-from jaxopt_lessons.transforms.adam import ScaleByAdamState
+from jaxopt_lessons.transforms._states import ScaleByAdamState
 
 __all__ = ["scale_by_yogi"]
 
 
+@_checks.entry_point
 def scale_by_yogi(
     b1: jax.typing.ArrayLike = 0.9,
     b2: jax.typing.ArrayLike = 0.999,
@@ -53,7 +54,7 @@ def scale_by_yogi(
         Zaheer, Reddi, Sachan, Kale, Kumar, "Adaptive Methods for Nonconvex
         Optimization", NeurIPS 2018, Algorithm 2.
     """
-    fn = "scale_by_yogi"
+    fn = _checks.caller("scale_by_yogi")
     _checks.check_interval(fn, "b1", b1, 0.0, 1.0)
     _checks.check_interval(fn, "b2", b2, 0.0, 1.0)
     _checks.check_non_negative(fn, "eps", eps)
@@ -70,6 +71,8 @@ def scale_by_yogi(
 
     def update_fn(updates, state, params=None):
         del params
+        _checks.check_state(fn, state, ScaleByAdamState)
+        updates = tm.as_arrays(updates)
         _checks.check_tree_matches(fn, updates, state.mu)
         mu = tm.ema_update(updates, state.mu, b1)
 

@@ -77,9 +77,9 @@ def test_rmsprop_rules():
         ValueError, match="rmsprop: `nesterov=True` needs a `momentum` value"
     ):
         jol.rmsprop(0.1, nesterov=True)
-    with pytest.raises(ValueError, match=r"scale_by_rms: `decay` must lie in \[0, 1\)"):
+    with pytest.raises(ValueError, match=r"rmsprop: `decay` must lie in \[0, 1\)"):
         jol.rmsprop(0.1, decay=1.0)
-    with pytest.raises(ValueError, match=r"scale_by_stddev: `decay` must lie"):
+    with pytest.raises(ValueError, match=r"rmsprop: `decay` must lie"):
         jol.rmsprop(0.1, decay=-0.1, centered=True)
     with pytest.raises(TypeError, match="rmsprop: `centered` must be True or False"):
         jol.rmsprop(0.1, centered=1)
@@ -92,7 +92,7 @@ def test_rmsprop_rules():
 @pytest.mark.parametrize("name", ["adamw", "nadamw", "adamaxw"])
 def test_weight_decay_rules(name):
     with pytest.raises(
-        ValueError, match=r"add_decayed_weights: `weight_decay` must lie in \[0, inf\)"
+        ValueError, match=rf"{name}: `weight_decay` must lie in \[0, inf\)"
     ):
         getattr(jol, name)(0.1, weight_decay=-1e-4)
     getattr(jol, name)(0.1, weight_decay=optax.constant_schedule(1e-4))
@@ -100,7 +100,7 @@ def test_weight_decay_rules(name):
 
 def test_adagrad_rules():
     with pytest.raises(
-        ValueError, match="scale_by_rss: `initial_accumulator_value` must lie"
+        ValueError, match="adagrad: `initial_accumulator_value` must lie"
     ):
         jol.adagrad(0.1, initial_accumulator_value=-1.0)
 
@@ -150,3 +150,74 @@ def test_tracers_are_not_validated():
     assert jax.vmap(lambda lr: build_and_step(lr, 0.9))(
         jnp.array([0.1, 0.2])
     ).shape == (2, 2)
+
+
+# One invalid argument per optimizer, chosen among those its inner blocks
+# check (b1 is checked by scale_by_adam, momentum by trace, ...): the message
+# must still name the function the user called.
+INNER_ARGUMENT = {
+    "adabelief": dict(learning_rate=0.1, b1=2.0),
+    "adadelta": dict(rho=2.0),
+    "adafactor": dict(decay_rate=-1.0),
+    "adagrad": dict(learning_rate=0.1, eps=-1.0),
+    "adam": dict(learning_rate=0.1, b1=2.0),
+    "adamax": dict(learning_rate=0.1, b2=2.0),
+    "adamaxw": dict(learning_rate=0.1, weight_decay=-1.0),
+    "adamw": dict(learning_rate=0.1, eps=-1.0),
+    "adan": dict(learning_rate=0.1, b3=2.0),
+    "amsgrad": dict(learning_rate=0.1, b2=1.0),
+    "fromage": dict(learning_rate=0.1, min_norm=-1.0),
+    "lamb": dict(learning_rate=0.1, eps_root=-1.0),
+    "lars": dict(learning_rate=0.1, trust_coefficient=-1.0),
+    "lion": dict(learning_rate=0.1, b2=1.0),
+    "nadam": dict(learning_rate=0.1, b2=1.0),
+    "nadamw": dict(learning_rate=0.1, weight_decay=-1.0),
+    "noisy_sgd": dict(learning_rate=0.1, eta=-1.0, key=0),
+    "novograd": dict(learning_rate=0.1, b2=1.0),
+    "optimistic_adam_v2": dict(learning_rate=0.1, eps=-1.0),
+    "optimistic_gradient_descent": dict(learning_rate=0.1, beta=-1.0),
+    "polyak_sgd": dict(max_learning_rate=-1.0),
+    "radam": dict(learning_rate=0.1, threshold=float("nan")),
+    "rmsprop": dict(learning_rate=0.1, initial_scale=-1.0),
+    "rprop": dict(learning_rate=0.1, eta_plus=0.5),
+    "sgd": dict(learning_rate=0.1, momentum=2.0),
+    "sign_sgd": dict(learning_rate=-1.0),
+    "signum": dict(learning_rate=0.1, beta=2.0),
+    "sm3": dict(learning_rate=0.1, momentum=2.0),
+    "yogi": dict(learning_rate=0.1, eps=-1.0),
+}
+
+
+def test_every_optimizer_has_an_inner_argument_case():
+    assert set(INNER_ARGUMENT) == set(jol.OPTIMIZERS)
+
+
+@pytest.mark.parametrize("name", jol.OPTIMIZERS)
+def test_messages_name_the_optimizer_called(name):
+    """`adam(b1=2)` says "adam: `b1` ...", not the inner block's name."""
+    kwargs = INNER_ARGUMENT[name]
+    with pytest.raises(ValueError) as info:
+        getattr(jol, name)(**kwargs)
+    message = str(info.value)
+    assert message.startswith(f"{name}: "), message
+    bad = [k for k in kwargs if k not in ("learning_rate", "key")] or ["learning_rate"]
+    assert f"`{bad[0]}`" in message, message
+
+
+@pytest.mark.parametrize(
+    "block, kwargs",
+    [("scale_by_adam", dict(b1=2.0)), ("trace", dict(decay=2.0)),
+     ("add_decayed_weights", dict(weight_decay=-1.0)),
+     ("scale_by_learning_rate", dict(learning_rate=-1.0))],
+)  # fmt: skip
+def test_blocks_called_directly_name_themselves(block, kwargs):
+    with pytest.raises(ValueError, match=rf"^{block}: "):
+        getattr(jol, block)(**kwargs)
+
+
+def test_update_errors_name_the_optimizer_too():
+    """The blocks take their name when built, so `update` names `adam` as well."""
+    opt = jol.adam(0.1)
+    state = opt.init({"w": jnp.ones(3), "b": jnp.ones(2)})
+    with pytest.raises(ValueError, match="^adam: the structure of `updates`"):
+        opt.update({"w": jnp.ones(3)}, state)

@@ -78,13 +78,11 @@ def test_optax_default_adadelta_ascends():
 
 
 def test_validation():
-    with pytest.raises(
-        ValueError, match=r"scale_by_adadelta: `rho` must lie in \[0, 1\)"
-    ):
+    with pytest.raises(ValueError, match=r"adadelta: `rho` must lie in \[0, 1\)"):
         jol.adadelta(rho=1.0)
-    with pytest.raises(ValueError, match="scale_by_adadelta: `eps` must be positive"):
+    with pytest.raises(ValueError, match="adadelta: `eps` must be positive"):
         jol.adadelta(eps=0.0)
     with pytest.raises(ValueError, match="adadelta: `learning_rate` must lie"):
         jol.adadelta(-1.0)
-    with pytest.raises(ValueError, match="add_decayed_weights: `weight_decay` must"):
+    with pytest.raises(ValueError, match="adadelta: `weight_decay` must"):
         jol.adadelta(weight_decay=-0.1)

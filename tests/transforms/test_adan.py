@@ -39,7 +39,7 @@ def test_validation():
             jol.scale_by_adan(**{arg: 1.0})
     with pytest.raises(ValueError, match="`eps` and `eps_root` cannot both be 0"):
         jol.adan(0.1, eps=0.0, eps_root=0.0)
-    with pytest.raises(ValueError, match="scale_by_adan: `eps_root` must lie"):
+    with pytest.raises(ValueError, match="adan: `eps_root` must lie"):
         jol.adan(0.1, eps_root=-1.0)
-    with pytest.raises(ValueError, match="add_decayed_weights: `weight_decay` must"):
+    with pytest.raises(ValueError, match="adan: `weight_decay` must"):
         jol.adan(0.1, weight_decay=-1.0)

@@ -37,12 +37,15 @@ def test_optimism_damps_the_rotation_of_a_bilinear_game():
 
 
 def test_validation():
-    fn = "scale_by_optimistic_gradient"
-    with pytest.raises(ValueError, match=f"{fn}: `alpha` must lie"):
+    with pytest.raises(
+        ValueError, match="optimistic_gradient_descent: `alpha` must lie"
+    ):
         jol.optimistic_gradient_descent(0.1, alpha=-1.0)
-    with pytest.raises(ValueError, match=f"{fn}: `beta` must lie"):
+    with pytest.raises(ValueError, match="optimistic_adam_v2: `beta` must lie"):
         jol.optimistic_adam_v2(0.1, beta=float("inf"))
     with pytest.raises(ValueError, match="optimistic_adam_v2: `learning_rate` must"):
         jol.optimistic_adam_v2(-0.1)
-    with pytest.raises(ValueError, match=r"scale_by_adam: `b1` must lie in \[0, 1\)"):
+    with pytest.raises(
+        ValueError, match=r"optimistic_adam_v2: `b1` must lie in \[0, 1\)"
+    ):
         jol.optimistic_adam_v2(0.1, b1=1.0)

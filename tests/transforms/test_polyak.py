@@ -42,13 +42,13 @@ def test_polyak_sgd_reaches_a_quadratic_minimum_in_one_step():
 
 def test_validation():
     fn = "scale_by_polyak"
-    with pytest.raises(ValueError, match=f"{fn}: `variant` must be one of"):
+    with pytest.raises(ValueError, match="polyak_sgd: `variant` must be one of"):
         jol.polyak_sgd(variant="sps++")
-    with pytest.raises(ValueError, match=f"{fn}: `max_learning_rate` must lie"):
+    with pytest.raises(ValueError, match="polyak_sgd: `max_learning_rate` must lie"):
         jol.polyak_sgd(max_learning_rate=-1.0)
-    with pytest.raises(ValueError, match=f"{fn}: `eps` must lie"):
+    with pytest.raises(ValueError, match="polyak_sgd: `eps` must lie"):
         jol.polyak_sgd(eps=-1.0)
-    with pytest.raises(ValueError, match=f"{fn}: `f_min` must lie"):
+    with pytest.raises(ValueError, match="polyak_sgd: `f_min` must lie"):
         jol.polyak_sgd(f_min=float("nan"))
     with pytest.raises(ValueError, match="polyak_sgd: `scaling` must lie"):
         jol.polyak_sgd(scaling=-1.0)

@@ -91,16 +91,15 @@ def test_optax_rprop_lags_one_step():
 
 
 def test_validation():
-    fn = "scale_by_rprop"
-    with pytest.raises(TypeError, match=f"{fn}: `learning_rate` is the initial step"):
+    with pytest.raises(TypeError, match="rprop: `learning_rate` is the initial step"):
         jol.rprop(optax.constant_schedule(0.1))
-    with pytest.raises(ValueError, match=f"{fn}: `learning_rate` must lie"):
+    with pytest.raises(ValueError, match="rprop: `learning_rate` must lie"):
         jol.rprop(-0.1)
-    with pytest.raises(ValueError, match=rf"{fn}: `eta_minus` must lie in \[0, 1\)"):
+    with pytest.raises(ValueError, match=r"rprop: `eta_minus` must lie in \[0, 1\)"):
         jol.rprop(0.1, eta_minus=1.0)
-    with pytest.raises(ValueError, match=rf"{fn}: `eta_plus` must lie in \[1, inf\)"):
+    with pytest.raises(ValueError, match=r"rprop: `eta_plus` must lie in \[1, inf\)"):
         jol.rprop(0.1, eta_plus=0.9)
-    with pytest.raises(ValueError, match=f"{fn}: `min_step_size` must lie"):
+    with pytest.raises(ValueError, match="rprop: `min_step_size` must lie"):
         jol.rprop(0.1, min_step_size=-1.0)
     with pytest.raises(ValueError, match="`max_step_size` must be >= `min_step_size`"):
         jol.rprop(0.1, min_step_size=1.0, max_step_size=0.5)

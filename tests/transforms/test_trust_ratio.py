@@ -83,11 +83,11 @@ def test_validation():
         tx.update(jnp.ones(2), tx.init(jnp.ones(2)))
     with pytest.raises(ValueError, match=r"fromage: `learning_rate` must lie"):
         jol.fromage(-0.1)
-    with pytest.raises(ValueError, match="scale_by_trust_ratio: `min_norm` must lie"):
+    with pytest.raises(ValueError, match="fromage: `min_norm` must lie"):
         jol.fromage(0.1, min_norm=float("nan"))
     with pytest.raises(TypeError, match="lars: `nesterov` must be True or False"):
         jol.lars(0.1, nesterov=None)
     with pytest.raises(ValueError, match=r"lars: `momentum` must lie in \[0, 1\)"):
         jol.lars(0.1, momentum=1.0)
-    with pytest.raises(ValueError, match="add_decayed_weights: `weight_decay` must"):
+    with pytest.raises(ValueError, match="lamb: `weight_decay` must"):
         jol.lamb(0.1, weight_decay=-1.0)
