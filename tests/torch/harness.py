@@ -75,9 +75,11 @@ def torch_default_dtype(torch, dtype):
         torch.set_default_dtype(before)
 
 
-def torch_trajectory(torch, name, kwargs, params, grads, lr_lambda=None):
-    """Runs `torch.optim.<name>(**kwargs)` (with `LambdaLR(lr_lambda)` stepped
-    after each step, if given).
+def torch_trajectory(
+    torch, name, kwargs, params, grads, lr_lambda=None, scheduler=None
+):
+    """Runs `torch.optim.<name>(**kwargs)` (with `LambdaLR(lr_lambda)`, or
+    `scheduler(optimizer)`, stepped after each step, if given).
 
     Returns (history, state): the parameters after every step, as a tree like
     `params` whose leaves gain a leading step axis, and torch's final
@@ -94,8 +96,9 @@ def torch_trajectory(torch, name, kwargs, params, grads, lr_lambda=None):
     with torch_default_dtype(torch, real):
         tensors = [torch.tensor(np.asarray(p), dtype=dtype) for p in leaves]
         opt = getattr(torch.optim, name)(tensors, foreach=False, **kwargs)
-        scheduler = None
-        if lr_lambda is not None:
+        if scheduler is not None:
+            scheduler = scheduler(opt)
+        elif lr_lambda is not None:
             scheduler = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda)
         history = []
         for t in range(steps):
@@ -166,10 +169,11 @@ def assert_matches_torch(
     seed=1,
     torch_grads=None,
     state_fields=True,
+    scheduler=None,
 ):
     """Compares one transform with `torch.optim.<name>(**kwargs)`; see
     `assert_cases_match_torch`."""
-    case = Case(tx, name, kwargs, lr_lambda, torch_grads, state_fields)
+    case = Case(tx, name, kwargs, lr_lambda, torch_grads, state_fields, scheduler)
     assert_cases_match_torch(torch, [case], params, jit=jit, steps=steps, seed=seed)
 
 
@@ -177,7 +181,8 @@ def assert_matches_torch(
 class Case:
     """One comparison: our transform against `torch.optim.<name>(**kwargs)`.
 
-    `lr_lambda` attaches a `LambdaLR`. `torch_grads`, a function of the
+    `lr_lambda` attaches a `LambdaLR`; `scheduler`, a function of the torch
+    optimizer, attaches any other LR scheduler. `torch_grads`, a function of the
     gradient tree, changes what torch is fed (to check a preset composed after
     another transform). `state_fields=False` skips the state comparison (for
     a preset wrapped in another transform).
@@ -189,6 +194,7 @@ class Case:
     lr_lambda: Callable | None = None
     torch_grads: Callable | None = None
     state_fields: bool = True
+    scheduler: Callable | None = None
 
 
 def assert_cases_match_torch(torch, cases, params, *, jit=True, steps=STEPS, seed=1):
@@ -199,7 +205,7 @@ def assert_cases_match_torch(torch, cases, params, *, jit=True, steps=STEPS, see
     for case, (ours, our_state) in zip(cases, runs):
         fed = grads if case.torch_grads is None else case.torch_grads(grads)
         want, torch_state = torch_trajectory(
-            torch, case.name, case.kwargs, params, fed, case.lr_lambda
+            torch, case.name, case.kwargs, params, fed, case.lr_lambda, case.scheduler
         )
         what = f"{case.name}({case.kwargs}{', LambdaLR' if case.lr_lambda else ''})"
         _compare(ours, our_state, want, torch_state, params, what, case.state_fields)
