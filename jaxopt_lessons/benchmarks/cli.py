@@ -33,6 +33,12 @@ def _parser() -> argparse.ArgumentParser:
         "--out", default="bench-output", help="folder for results (default %(default)s)"
     )
     p.add_argument(
+        "--probe-leaves",
+        type=int,
+        default=None,
+        help="leaves of the probes model (default 2000, 200 with --quick)",
+    )
+    p.add_argument(
         "--shapes",
         default=",".join(SHAPES),
         help="update-only tree shapes, comma list of large,transformer,many, or none",
@@ -118,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     all_rows, checks, loads = [], {}, {}
     whole_rows, whole_checks = _whole_steps(
-        model_names, args.quick, rounds, steps, use_torch, loads, log
+        model_names, args, rounds, steps, use_torch, loads, log
     )
     for shape in shapes:
         tree = trees[shape]
@@ -208,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _whole_steps(
     names: list[str],
-    quick: bool,
+    args: argparse.Namespace,
     rounds: int,
     steps: int,
     use_torch: bool,
@@ -221,7 +227,8 @@ def _whole_steps(
 
     rows: list[dict] = []
     checks: dict[str, float] = {}
-    builders = models.models(quick)
+    quick = args.quick
+    builders = models.models(quick, args.probe_leaves)
     for name in names:
         if name == "nnx":
             if not whole_step.nnx_available():
@@ -232,6 +239,18 @@ def _whole_steps(
             log(f"[nnx] Flax NNX residual MLP, {depth} blocks of {width}: compiling")
         else:
             model = builders[name]()
+            problem = whole_step.map_count_problem(model)
+            if problem:
+                log(f"[{name}] skipped: {problem}")
+                rows.append(
+                    {
+                        "shape": name,
+                        "optimizer": "adam",
+                        "impl": "all",
+                        "error": problem,
+                    }
+                )
+                continue
             log(f"[{name}] {model.description}: compiling")
             cases = whole_step.build_cases(model, torch=use_torch)
         for case in cases:

@@ -452,6 +452,10 @@ def summarize(cases: list[Case]) -> list[dict]:
             row["time_ratio_max"] = max(per_round)
             if "compile_s" in case.stats and "compile_s" in ref.stats:
                 row["compile_ratio"] = case.stats["compile_s"] / ref.stats["compile_s"]
+            if case.stats.get("compile_cpu_s") and ref.stats.get("compile_cpu_s"):
+                row["compile_cpu_ratio"] = (
+                    case.stats["compile_cpu_s"] / ref.stats["compile_cpu_s"]
+                )
             if case.stats.get("hlo_bytes") and ref.stats.get("hlo_bytes"):
                 row["traffic_ratio"] = case.stats["hlo_bytes"] / ref.stats["hlo_bytes"]
         per_leaf = by_key.get((case.shape, case.optimizer, "ours"))

@@ -101,7 +101,9 @@ def _digits_batch(batch: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return (x[rows] / 16.0).astype(np.float32), y[rows].astype(np.int32)
 
 
-def deep_mlp(depth: int = 128, width: int = 32, batch: int = 256, seed: int = 0) -> Model:
+def deep_mlp(
+    depth: int = 128, width: int = 32, batch: int = 256, seed: int = 0
+) -> Model:
     """A residual MLP on digits: 64 → width, `depth` residual tanh layers, → 10.
 
     Each hidden layer is ``h = h + tanh(h @ W + b) / sqrt(depth)`` so that the
@@ -242,11 +244,16 @@ def transformer(
             attended = torch.einsum("bhqk,bkhd->bqhd", scores.softmax(-1), v)
             x = x + dense_t(attended.reshape(b, t, width), p["o"])
             h = layer_norm_t(x, p["ln2"])
-            x = x + dense_t(F.gelu(dense_t(h, p["mlp_in"]), approximate="tanh"), p["mlp_out"])
+            x = x + dense_t(
+                F.gelu(dense_t(h, p["mlp_in"]), approximate="tanh"), p["mlp_out"]
+            )
         logits = dense_t(layer_norm_t(x, params["ln_f"]), params["head"])
         return F.cross_entropy(logits.reshape(-1, vocab), targets.reshape(-1).long())
 
-    n = sum(math.prod(s) for s in jax.tree.leaves(shapes, is_leaf=lambda s: isinstance(s, tuple)))
+    n = sum(
+        math.prod(s)
+        for s in jax.tree.leaves(shapes, is_leaf=lambda s: isinstance(s, tuple))
+    )
     return Model(
         "transformer",
         f"{layers} layers of width {width}, {len(jax.tree.leaves(params))} leaves, "
@@ -258,16 +265,20 @@ def transformer(
     )
 
 
-def models(quick: bool) -> dict[str, Callable[[], Model]]:
+def models(
+    quick: bool, probe_leaves: int | None = None
+) -> dict[str, Callable[[], Model]]:
     """The benchmark's models at full or quick size (built on demand)."""
     if quick:
+        n = probe_leaves or 200
         return {
-            "probes": lambda: probes(200, 64, 8),
+            "probes": lambda: probes(n, 64, 8),
             "deep_mlp": lambda: deep_mlp(16, 16, 64),
             "transformer": lambda: transformer(1, 32, 128, 331, 64, 2, 2, 8),
         }
+    n = probe_leaves or 2000
     return {
-        "probes": lambda: probes(),
+        "probes": lambda: probes(n),
         "deep_mlp": lambda: deep_mlp(),
         "transformer": lambda: transformer(),
     }

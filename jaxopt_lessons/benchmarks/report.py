@@ -62,37 +62,45 @@ def step_table(rows: list[dict]) -> str:
 WHOLE_STEP_NOTE = (
     "Whole training step: forward pass, backward pass, Adam update and new "
     "parameters, jitted with params and state donated (torch: `zero_grad`, "
-    "forward, `backward`, `Adam.step`). \"ours grouped\": `jol.grouped(jol.adam)` "
-    "on the ordinary tree; \"ours fast\": `jol.group(params)` with "
-    "`jol.grouped(jol.adam)` in `jol.make_train_step`; \"forward+backward\": the "
+    'forward, `backward`, `Adam.step`). "ours grouped": `jol.grouped(jol.adam)` '
+    'on the ordinary tree; "ours fast": `jol.group(params)` with '
+    '`jol.grouped(jol.adam)` in `jol.make_train_step`; "forward+backward": the '
     "loss and its gradients only, no update. First call: trace, compile and "
-    "one step. Kernels: instructions of the compiled step other than "
+    "one step, in wall-clock seconds and in CPU seconds of this process (the "
+    "CPU-time ratio does not depend on other processes' load). Kernels: "
+    "instructions of the compiled step other than "
     "parameters, constants and tuples.\n\n"
 )
 
 
-def whole_step_table(rows: list[dict], final_diffs: dict[str, float]) -> str:
+def whole_step_table(rows: list[dict], final_diffs: dict[str, dict]) -> str:
     """One line per (model, implementation), ratios against Optax per leaf."""
     head = WHOLE_STEP_NOTE + (
         "| model | impl | step ms (min–max) | step / Optax (per-round range) "
-        "| first call s | first call / Optax | kernels | final params vs Optax |\n"
+        "| first call s (CPU s) | first call / Optax (CPU) | kernels "
+        "| final params vs Optax |\n"
         "|---|---|---:|---:|---:|---:|---:|---:|\n"
     )
     lines = []
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['shape']} | {r['impl']} | skipped: {r['error']} | | | | | |")
+            lines.append(
+                f"| {r['shape']} | {r['impl']} | skipped: {r['error']} | | | | | |"
+            )
             continue
         step = (
             f"{_fmt(r.get('step_ms'))} ({_fmt(r.get('step_ms_min'), 2)}–"
             f"{_fmt(r.get('step_ms_max'), 2)})"
         )
-        diff = final_diffs.get(f"{r['shape']}/{r['impl']}")
+        found = final_diffs.get(f"{r['shape']}/{r['impl']}")
+        diff = None if found is None else found["max_rel"]
+        where = f" at {found['leaf']}" if found and diff > 1e-5 else ""
         lines.append(
             f"| {r['shape']} | {r['impl']} | {step} | "
             f"{_ratio(r, 'time_ratio') if 'time_ratio' in r else '–'} | "
-            f"{_fmt(r.get('compile_s'))} | {_fmt(r.get('compile_ratio'), 2)} | "
-            f"{_fmt(r.get('kernels'))} | {'–' if diff is None else f'{diff:.1g}'} |"
+            f"{_fmt(r.get('compile_s'))} ({_fmt(r.get('compile_cpu_s'))}) | "
+            f"{_fmt(r.get('compile_ratio'), 2)} ({_fmt(r.get('compile_cpu_ratio'), 2)}) | "
+            f"{_fmt(r.get('kernels'))} | {'–' if diff is None else f'{diff:.1g}{where}'} |"
         )
     return head + "\n".join(lines) + "\n"
 
@@ -206,7 +214,7 @@ def plot_whole_step(path: Path, rows: list[dict]) -> None:
     width = 0.8 / max(1, len(impls))
     for ax, key, title in (
         (axes[0][0], "time_ratio", "whole step time / Optax"),
-        (axes[0][1], "compile_ratio", "first call (compile) / Optax"),
+        (axes[0][1], "compile_cpu_ratio", "first call (compile), CPU time / Optax"),
     ):
         for k, impl in enumerate(impls):
             xs, ys, err = [], [], [[], []]
