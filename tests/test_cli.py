@@ -9,14 +9,17 @@ from jaxopt_lessons.lessons import CLAIM_IDS, cli, get
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
+    from tests.lessons import figures
+
     tmp = tmp_path_factory.mktemp("lesson")
     report, out = tmp / "report.json", tmp / "plots"
-    code = cli.main(["--quick", "--json", str(report), "--out", str(out)])
-    return code, json.loads(report.read_text()), out
+    with figures.captured() as saved:
+        code = cli.main(["--quick", "--json", str(report), "--out", str(out)])
+    return code, json.loads(report.read_text()), out, saved
 
 
 def test_every_claim_holds_and_exit_code_is_zero(quick_run):
-    code, report, _ = quick_run
+    code, report, *_ = quick_run
     assert list(report) == list(CLAIM_IDS)
     failing = {k: v["measured"] for k, v in report.items() if not v["holds"]}
     assert not failing
@@ -24,7 +27,7 @@ def test_every_claim_holds_and_exit_code_is_zero(quick_run):
 
 
 def test_report_carries_the_numbers(quick_run):
-    _, report, _ = quick_run
+    _, report, *_ = quick_run
     for claim, entry in report.items():
         assert isinstance(entry["holds"], bool)
         assert entry["measured"] and entry["seconds"] >= 0
@@ -41,12 +44,24 @@ def test_report_carries_the_numbers(quick_run):
 
 
 def test_plots_are_written(quick_run):
-    _, _, out = quick_run
+    _, _, out, _ = quick_run
     pngs = sorted(p.name for p in out.glob("*.png"))
     for claim in ("lr_sensitivity", "tradeoff", "wrong_gradients", "knowledge_check"):
         assert any(name.startswith(claim) for name in pngs), (claim, pngs)
     for png in out.glob("*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_no_legend_covers_a_curve_in_any_plot(quick_run):
+    """Every figure the run saves: no legend box over a line, contour, marker,
+    bar or label (`lessons._plotting.covered`)."""
+    from jaxopt_lessons.lessons import _plotting
+
+    _, _, out, saved = quick_run
+    assert sorted(saved) == sorted(p.name for p in out.glob("*.png"))
+    assert len(saved) >= 13
+    covering = {name: _plotting.covered(fig) for name, fig in saved.items()}
+    assert not {name: hits for name, hits in covering.items() if hits}
 
 
 def test_table_and_summary_are_printed(quick_run, capsys):

@@ -70,8 +70,8 @@ def _table(rows: list[tuple[str, str, str, str]], width: int = 72) -> str:
 # `_EPILOG`. Kept next to the help text that quotes them.
 _EPILOG = """\
 run times (2 CPU cores, jax on the CPU):
-  full run     about 1 minute (75 s wall, 46 s CPU measured), 13 plots;
-               most of it is XLA compiling
+  full run     about 1 to 1.5 minutes, 13 plots (measured 75-89 s wall,
+               46-60 s CPU, with other jobs on the cores); mostly XLA compiling
   --quick      about 40 seconds (one seed, fewer settings)
   --only       runs a subset: --only ravine,noise  or  --only ravine noise
 

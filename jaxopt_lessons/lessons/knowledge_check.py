@@ -38,6 +38,7 @@ import numpy as np
 
 import jaxopt_lessons as jol
 from jaxopt_lessons import sweeps
+from jaxopt_lessons.lessons import _plotting
 from jaxopt_lessons.problems import make_ravine, make_scaled_bowl
 
 CLAIM_ID = "knowledge_check"
@@ -423,7 +424,11 @@ def run(*, quick: bool = False, seed: int = 0) -> Result:
 
 
 def plot(result: Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
-    """A table-like chart: each option, supported or not, with its key number."""
+    """The quiz as a sheet: every question and option in full, a ✓ (green) or
+    ✗ (red) for whether the evidence supports it, and under each option the
+    measured numbers behind that verdict (`check_options`)."""
+    import textwrap
+
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -431,30 +436,55 @@ def plot(result: Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
 
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(11, 4.2))
+    checks = check_options(result.evidence)
+    # One row per line of text; options get their wrapped text, then the
+    # wrapped measurement in a smaller grey font.
+    rows = []  # (kind, x, text, n_lines, extra)
     for q, (question, options) in QUESTIONS.items():
-        for k, letter in enumerate(options):
+        rows.append(("question", 0.0, f"Q{q}. {question}", 1, None))
+        for letter, option in options.items():
             ok = result.verdicts[q][letter]
+            text = textwrap.fill(f"{letter})  {option}", 100)
+            rows.append(("option", 0.045, text, text.count("\n") + 1, ok))
+            why = textwrap.fill(f"measured: {checks[q][letter][1]}", 130)
+            rows.append(("why", 0.045, why, why.count("\n") + 1, ok))
+        rows.append(("gap", 0.0, "", 1, None))
+    n_lines = sum(r[3] for r in rows) - 1
+    fig, ax = plt.subplots(figsize=(9.2, 0.19 * n_lines + 0.9))
+    ax.set_xlim(0, 1)
+    ax.set_ylim(n_lines + 0.2, -0.2)
+    ax.axis("off")
+    y = 0.0
+    for kind, x, text, lines, ok in rows:
+        if kind == "question":
+            ax.text(x, y, text, va="top", fontsize=10, fontweight="bold")
+        elif kind == "option":
             ax.scatter(
-                k,
-                q,
-                s=900,
-                marker="o",
+                0.018,
+                y + 0.45,
+                s=170,
                 color="tab:green" if ok else "tab:red",
                 edgecolor="k",
+                linewidths=0.6,
             )
-            ax.text(k, q, "✓" if ok else "✗", ha="center", va="center", fontsize=14)
-        ax.text(2.45, q, question, va="center", fontsize=9)
-    ax.set_xticks([0, 1, 2], ["A", "B", "C"])
-    ax.set_yticks([1, 2, 3], ["Q1", "Q2", "Q3"])
-    ax.set_xlim(-0.5, 5.4)
-    ax.set_ylim(3.6, 0.4)
-    ax.set_xlabel("option")
-    ax.set_title("Knowledge check: options supported by the measured evidence (green)")
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    fig.tight_layout()
-    path = out_dir / "knowledge_check.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return [path]
+            ax.text(
+                0.018,
+                y + 0.45,
+                "✓" if ok else "✗",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="w",
+                fontweight="bold",
+            )
+            ax.text(x, y, text, va="top", fontsize=9)
+        elif kind == "why":
+            ax.text(x, y, text, va="top", fontsize=7.5, color="0.3", style="italic")
+        y += lines
+    ax.set_title(
+        "Knowledge check: each option against the measured evidence "
+        "(✓ green: supported, ✗ red: contradicted)",
+        fontsize=11,
+        loc="left",
+    )
+    return [_plotting.save(fig, out_dir / "knowledge_check.png")]

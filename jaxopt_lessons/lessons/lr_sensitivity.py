@@ -41,6 +41,7 @@ import optax
 
 import jaxopt_lessons as jol
 from jaxopt_lessons import sweeps
+from jaxopt_lessons.lessons import _plotting
 from jaxopt_lessons.problems import datasets, mlp
 
 CLAIM_ID = "lr_sensitivity"
@@ -415,8 +416,4 @@ def plot(result: Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
     ax2.set_xlabel("log10 learning rate")
     ax2.set_title(f"Good range (test acc >= {TARGET}), median over seeds")
     ax2.grid(axis="x", alpha=0.3)
-    fig.tight_layout()
-    path = out_dir / "lr_sensitivity.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return [path]
+    return [_plotting.save(fig, out_dir / "lr_sensitivity.png")]

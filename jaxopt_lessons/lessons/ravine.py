@@ -37,6 +37,7 @@ import numpy as np
 
 import jaxopt_lessons as jol
 from jaxopt_lessons import diagnostics, sweeps
+from jaxopt_lessons.lessons import _plotting
 from jaxopt_lessons.problems import make_ravine, quadratic
 
 CLAIM_ID = "ravine"
@@ -326,21 +327,32 @@ def plot(result: Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
         np.abs(result.example_paths[m][: SHOWN_STEPS + 1, 1]).max() for m in shown
     )
     right = max(result.example_paths[m][: SHOWN_STEPS + 1, 0].max() for m in shown)
-    xs = np.linspace(-1.15, max(0.2, right) + 0.1, 300)
+    xs = np.linspace(-1.3, max(0.2, right) + 0.1, 300)
     ys = np.linspace(-1.1 * limit, 1.1 * limit, 300)
     gx, gy = np.meshgrid(xs, ys)
     f = 0.5 * (lam[0] * gx**2 + lam[1] * gy**2)
-    ax.contour(
-        gx, gy, f, levels=np.geomspace(f.max() * 1e-4, f.max(), 12), colors="0.8"
-    )
+    # Loss levels 1-2-5 × 10^k. The long sides of the ellipses are the
+    # near-horizontal lines, their ends show for f < λ₁·x₁²/2. Labels go in
+    # the strip left of the start (x₁ = −1), where no path runs.
+    levels = _plotting.nice_levels(1e-3, f.max())
+    label_x = -1.17
+    label_at = {
+        level: (label_x, np.sqrt((2 * level - lam[0] * label_x**2) / lam[1]))
+        for level in levels
+        if 2 * level > lam[0] * label_x**2
+    }
+    label_at = {k: v for k, v in label_at.items() if v[1] < 0.95 * ys.max()}
+    _plotting.loss_contours(ax, gx, gy, f, levels, label_at=label_at)
     for m in shown:
         p = result.example_paths[m][: SHOWN_STEPS + 1]
-        ax.plot(p[:, 0], p[:, 1], "-o", ms=2, lw=1, color=colors[m], label=m)
-    ax.plot([0], [0], "k*", ms=10, label="minimum")
+        ax.plot(
+            p[:, 0], p[:, 1], "-o", ms=2.5, lw=1.3, color=colors[m], label=m, zorder=3
+        )
+    ax.plot([0], [0], "k*", ms=11, label="minimum", zorder=5)
     ax.set_xlabel("x₁ (shallow direction, λ = 0.01)")
     ax.set_ylabel("x₂ (steep direction, λ = 1)")
     ax.set_title(f"Ravine κ = 100: first {SHOWN_STEPS} steps")
-    ax.legend(fontsize=7, loc="upper right", framealpha=0.9)
+    ax.legend(fontsize=8)
     for m in ZIGZAG_METHODS:
         p = result.example_paths[m]
         err = np.linalg.norm(p, axis=1) / np.linalg.norm(p[0])
@@ -351,10 +363,7 @@ def plot(result: Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
     ax_err.set_ylabel("‖x − x*‖ / ‖x₀ − x*‖")
     ax_err.set_title("Error per step (log scale)")
     ax_err.legend(fontsize=8)
-    fig.tight_layout()
-    paths.append(out_dir / "ravine_contours.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    paths.append(_plotting.save(fig, out_dir / "ravine_contours.png"))
 
     # 2. Steps against κ, log-log, with fitted slopes.
     fig, ax = plt.subplots(figsize=(6.5, 4.8))
@@ -380,10 +389,7 @@ def plot(result: Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
     ax.set_ylabel("steps until error < 1e-3")
     ax.set_title("Steps against κ (dots: every dimension and seed)")
     ax.legend()
-    fig.tight_layout()
-    paths.append(out_dir / "ravine_steps_vs_kappa.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    paths.append(_plotting.save(fig, out_dir / "ravine_steps_vs_kappa.png"))
 
     # 3. The zig-zag: the steep coordinate against the step.
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
@@ -400,8 +406,5 @@ def plot(result: Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
     ax.set_ylabel("steep coordinate x₂")
     ax.set_title("Zig-zag across the ravine (sign flips = bouncing between walls)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    paths.append(out_dir / "ravine_zigzag.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    paths.append(_plotting.save(fig, out_dir / "ravine_zigzag.png"))
     return paths

@@ -36,6 +36,7 @@ import numpy as np
 
 import jaxopt_lessons as jol
 from jaxopt_lessons import diagnostics, sweeps
+from jaxopt_lessons.lessons import _plotting
 from jaxopt_lessons.problems import breast_cancer_logistic, make_scaled_bowl, quadratic
 
 CLAIM_ID = "scales"
@@ -328,9 +329,20 @@ def plot(result: Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.6))
     gx, gy = np.meshgrid(np.linspace(-1.1, 1.1, 200), np.linspace(-0.1, 1.1, 200))
     f = 0.5 * (1000 * gx**2 + gy**2)
-    ax.contour(gx, gy, f, levels=np.geomspace(0.05, f.max(), 12), colors="0.8")
+    # Near-vertical lines x₁ = ±√((2f − x₂²)/1000); labels along the bottom
+    # strip x₂ = −0.05, right of the paths' column, where no path runs.
+    levels = _plotting.nice_levels(0.05, f.max())
+    label_y = -0.05
+    label_at = {
+        level: (np.sqrt((2 * level - label_y**2) / 1000), label_y)
+        for level in levels
+        if 0.12 < np.sqrt((2 * level - label_y**2) / 1000) < 1.05
+    }
+    _plotting.loss_contours(ax, gx, gy, f, levels, label_at=label_at)
     for name, p in d["bowl_paths"].items():
-        ax.plot(p[:, 0], p[:, 1], "-o", ms=2, lw=1, color=colors[name], label=name)
+        ax.plot(
+            p[:, 0], p[:, 1], "-o", ms=2, lw=1, color=colors[name], label=name, zorder=3
+        )
     ax.set_xlim(-0.6, 1.1)
     ax.set_xlabel("x₁ (steep: gradient 1000 x₁)")
     ax.set_ylabel("x₂ (shallow: gradient x₂)")
@@ -343,10 +355,7 @@ def plot(result: Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
     ax2.set_ylabel("|x₂| (shallow coordinate, log)")
     ax2.set_title("Progress along the shallow direction")
     ax2.legend(fontsize=8)
-    fig.tight_layout()
-    paths.append(out_dir / "scales_bowl.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    paths.append(_plotting.save(fig, out_dir / "scales_bowl.png"))
 
     # 2. Effective per-coordinate learning rates |u_i| / |g_i|.
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.6), width_ratios=[1, 2])
@@ -375,10 +384,7 @@ def plot(result: Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
     ax2.set_ylabel("effective learning rate |uᵢ| / |gᵢ| (last step)")
     ax2.set_title("Raw breast_cancer, each optimizer at its best lr")
     ax2.legend(fontsize=8)
-    fig.tight_layout()
-    paths.append(out_dir / "scales_effective_lr.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    paths.append(_plotting.save(fig, out_dir / "scales_effective_lr.png"))
 
     # 3. Axis-aligned against rotated, and raw against standardised features.
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.6))
@@ -413,8 +419,5 @@ def plot(result: Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
     ax2.set_ylabel("training loss (log)")
     ax2.set_title("Breast cancer logistic regression, best lr each")
     ax2.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    paths.append(out_dir / "scales_rotation_and_features.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    paths.append(_plotting.save(fig, out_dir / "scales_rotation_and_features.png"))
     return paths

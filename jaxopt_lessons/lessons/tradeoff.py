@@ -38,6 +38,7 @@ import numpy as np
 
 import jaxopt_lessons as jol
 from jaxopt_lessons import sweeps
+from jaxopt_lessons.lessons import _plotting
 from jaxopt_lessons.lessons import lr_sensitivity as lrs_lesson
 
 CLAIM_ID = "tradeoff"
@@ -304,8 +305,4 @@ def plot(result: Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
         fontsize=10,
     )
     ax3.legend(fontsize=8)
-    fig.tight_layout()
-    path = out_dir / "tradeoff.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return [path]
+    return [_plotting.save(fig, out_dir / "tradeoff.png")]

@@ -42,6 +42,7 @@ import numpy as np
 
 import jaxopt_lessons as jol
 from jaxopt_lessons import sweeps
+from jaxopt_lessons.lessons import _plotting
 from jaxopt_lessons.lessons import lr_sensitivity as lrs_lesson
 from jaxopt_lessons.problems import datasets, mlp
 
@@ -395,10 +396,7 @@ def plot(result: Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
     ax2.set_xticks(x, [v.replace(" ", "\n", 1) for v in VARIANTS])
     ax2.set_ylabel("gradient check ‖g − jax.grad‖ / ‖jax.grad‖ (log)")
     ax2.set_title("Only the gradient check sees the silent bug")
-    fig.tight_layout()
-    paths.append(out_dir / "wrong_gradients_bugs.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    paths.append(_plotting.save(fig, out_dir / "wrong_gradients_bugs.png"))
 
     # 2. Circles: linear against ReLU; the mis-scaled loss.
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(13, 4.6))
@@ -445,8 +443,5 @@ def plot(result: Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
         fontsize=10,
     )
     ax2.legend(fontsize=7)
-    fig.tight_layout()
-    paths.append(out_dir / "wrong_gradients_model_and_scale.png")
-    fig.savefig(paths[-1], dpi=110)
-    plt.close(fig)
+    paths.append(_plotting.save(fig, out_dir / "wrong_gradients_model_and_scale.png"))
     return paths

@@ -71,3 +71,35 @@ def test_grade_explains_with_numbers(evidence):
 def test_grade_refuses_bad_answers(answers, evidence):
     with pytest.raises(ValueError, match="grade: `answers"):
         knowledge_check.grade(answers, evidence[0])
+
+
+def test_plot_shows_every_option_and_the_numbers_behind_it(tmp_path):
+    from tests.lessons import figures
+
+    r = knowledge_check.run(quick=True, seed=0)
+    with figures.captured() as saved:
+        paths = knowledge_check.plot(r, tmp_path)
+    assert [p.name for p in paths] == ["knowledge_check.png"]
+    drawn = " | ".join(figures.texts(saved["knowledge_check.png"]))
+    checks = knowledge_check.check_options(r.evidence)
+    for q, (question, options) in knowledge_check.QUESTIONS.items():
+        assert f"Q{q}. {question}" in drawn
+        for letter, option in options.items():
+            assert f"{letter}) {' '.join(option.split())}" in drawn
+            why = " ".join(checks[q][letter][1].split())
+            assert f"measured: {why}" in drawn, (q, letter)
+    # One mark per option: ✓ for the supported ones, ✗ for the others.
+    marks = [t for t in figures.texts(saved["knowledge_check.png"]) if t in "✓✗"]
+    n_supported = sum(len(v) for v in r.supported.values())
+    assert marks.count("✓") == n_supported == 3
+    assert marks.count("✗") == 9 - n_supported
+    # The numbers themselves, taken from the evidence, are on the sheet.
+    e = r.evidence
+    for number in (
+        str(e["gd_steps_to_1e-3"]),
+        f"{e['gd_sideways_travel']:.1f}",
+        f"{e['momentum_same_lr_sideways_travel']:.1f}",
+        f"{e['bowl_shallow_progress_sgd']:.3f}",
+        f"{e['adam_history_update_gap']:.0%}",
+    ):
+        assert number in drawn, number

@@ -82,3 +82,12 @@ def test_plot_writes_pngs(results, tmp_path):
     assert len(paths) == 3
     for p in paths:
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bowl_contour_plot_is_readable(results, tmp_path):
+    from tests.lessons import figures
+
+    with figures.captured() as saved:
+        scales.plot(results[0], tmp_path)
+    ax = saved["scales_bowl.png"].axes[0]
+    assert figures.contour_problems(ax, min_levels=8, min_labels=5) == []
