@@ -360,11 +360,13 @@ def check_state(fn: str, state: Any, expected: type | tuple[type, ...]) -> None:
 def check_stateless(fn: str, state: Any) -> None:
     """Raises TypeError when a stateless transform is handed a state holding arrays.
 
-    Its `init` returns `optax.EmptyState()`; any tree without leaves (``{}``,
-    ``()``, None) is accepted as well, as Optax's own tests pass ``{}``.
+    Its `init` returns `optax.EmptyState()`, and its `update` never reads the
+    state, so anything holding no arrays is accepted (Optax's own tests pass
+    ``{}`` and ``0``). Arrays mean the gradients or params were passed in the
+    state's place, which would lose them.
     """
     fn = caller(fn)
-    if not jax.tree.leaves(state):
+    if not any(hasattr(leaf, "shape") for leaf in jax.tree.leaves(state)):
         return
     raise TypeError(
         f"{fn}: `state` must be the state returned by this transform's `init` "
