@@ -8,7 +8,7 @@ import platform
 import time
 from pathlib import Path
 
-SHAPES = ("large", "transformer", "many")
+SHAPES = ("large", "transformer", "medium", "many")
 MODELS = ("probes", "deep_mlp", "transformer", "nnx")
 
 
@@ -41,7 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--shapes",
         default=",".join(SHAPES),
-        help="update-only tree shapes, comma list of large,transformer,many, or none",
+        help="update-only tree shapes, comma list of large,transformer,medium,many, "
+        "or none",
     )
     p.add_argument(
         "--optimizers",

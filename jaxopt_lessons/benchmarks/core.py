@@ -67,11 +67,13 @@ def shape_trees(quick: bool) -> dict[str, Any]:
         return {
             "large": {"w": (2**16,)},
             "transformer": transformer_shapes(1, 32, 128, 331, 64),
+            "medium": [(2**10,)] * 16,
             "many": [(256,)] * 100,
         }
     return {
         "large": {"w": (2**23,)},
         "transformer": transformer_shapes(),
+        "medium": [(2**14,)] * 128,
         "many": [(256,)] * 4000,
     }
 
@@ -189,15 +191,18 @@ class JaxRunner:
         params_np: Any,
         grads_np: Any,
         *,
-        grouped: bool = False,
+        mode: str = "plain",
         donate: bool = True,
     ):
+        """`mode`: "plain" (per leaf), "grouped" (`grouped(tx)` on the ordinary
+        trees) or "fast" (params and gradients grouped as well)."""
         start = time.perf_counter()
         params = jax.tree.map(jnp.asarray, params_np)
         grads = jax.tree.map(jnp.asarray, grads_np)
-        if grouped:
+        if mode == "fast":
             params = group(params)
             grads = params.regroup(grads)
+        if mode in ("grouped", "fast"):
             tx = grouped_tx(tx)
         jax.block_until_ready((params, grads))
         data_s = time.perf_counter() - start
@@ -291,7 +296,7 @@ def build_cases(
     torch: bool,
     grouped: bool = True,
 ) -> list[Case]:
-    """Cases of one shape: Optax, ours per leaf, ours grouped, torch."""
+    """Cases of one shape: Optax, ours per leaf, grouped, fast path, torch."""
     params = make_arrays(shape_tree, seed=0)
     grads = make_arrays(shape_tree, seed=1, scale=1e-2)
     n_leaves = len(jax.tree.leaves(params))
@@ -310,15 +315,16 @@ def build_cases(
             )
         )
         if grouped and n_leaves > 1:
-            cases.append(
-                Case(
-                    shape,
-                    name,
-                    "ours grouped",
-                    lambda t=ours: JaxRunner(t(), params, grads, grouped=True),
-                    "optax",
+            for impl, mode in (("ours grouped", "grouped"), ("ours fast", "fast")):
+                cases.append(
+                    Case(
+                        shape,
+                        name,
+                        impl,
+                        lambda t=ours, m=mode: JaxRunner(t(), params, grads, mode=m),
+                        "optax",
+                    )
                 )
-            )
         if torch and name in TORCH_CLASSES:
             for mode in ("foreach", "fused"):
                 cases.append(
@@ -459,7 +465,8 @@ def summarize(cases: list[Case]) -> list[dict]:
             if case.stats.get("hlo_bytes") and ref.stats.get("hlo_bytes"):
                 row["traffic_ratio"] = case.stats["hlo_bytes"] / ref.stats["hlo_bytes"]
         per_leaf = by_key.get((case.shape, case.optimizer, "ours"))
-        if case.impl == "ours grouped" and per_leaf is not None and per_leaf.times:
+        grouped_impls = ("ours grouped", "ours fast")
+        if case.impl in grouped_impls and per_leaf is not None and per_leaf.times:
             if case.times:
                 per_round = [
                     a / b for a, b in zip(case.round_medians, per_leaf.round_medians)

@@ -160,7 +160,8 @@ def plot(path: Path, rows: list[dict], sweep: dict | None) -> None:
     fig, axes = plt.subplots(1, panels, figsize=(5.2 * panels, 4.6), squeeze=False)
     colors = {
         "ours": "tab:blue",
-        "ours grouped": "tab:green",
+        "ours grouped": "tab:olive",
+        "ours fast": "tab:green",
         "torch foreach": "tab:orange",
         "torch fused": "tab:red",
         "ours no donation": "tab:gray",
