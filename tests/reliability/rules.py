@@ -1,7 +1,7 @@
 """Every public factory, and what each of its arguments accepts.
 
 The factories are found, not listed: `jol.OPTIMIZERS`, `jol.TRANSFORMS` and,
-when the package exists, the lower-case names of `jaxopt_lessons.torch.__all__`.
+when the package exists, the presets `jaxopt_lessons.torch.PRESETS`.
 Each argument is looked up in this order:
 
 1. `OVERRIDES["<factory id>.<argument>"]`: one factory's own rule;
@@ -94,8 +94,7 @@ def factories(*families: str) -> list[Factory]:
             Factory(
                 f"torch.{n}", "torch", getattr(torch, n), f"jaxopt_lessons.torch.{n}"
             )
-            for n in torch.__all__
-            if n[0].islower()
+            for n in torch.PRESETS  # the optimizers, not the LR schedules
         ]
     return found
 
