@@ -69,7 +69,9 @@ WHOLE_STEP_NOTE = (
     "one step, in wall-clock seconds and in CPU seconds of this process (the "
     "CPU-time ratio does not depend on other processes' load). Kernels: "
     "instructions of the compiled step other than "
-    "parameters, constants and tuples.\n\n"
+    "parameters, constants and tuples. Params vs Optax: largest difference "
+    "relative to the largest parameter, after the first step and after every "
+    "timed step (the leaf named where it exceeds 1e-5).\n\n"
 )
 
 
@@ -78,7 +80,7 @@ def whole_step_table(rows: list[dict], final_diffs: dict[str, dict]) -> str:
     head = WHOLE_STEP_NOTE + (
         "| model | impl | step ms (min–max) | step / Optax (per-round range) "
         "| first call s (CPU s) | first call / Optax (CPU) | kernels "
-        "| final params vs Optax |\n"
+        "| params vs Optax: after 1 step; after all |\n"
         "|---|---|---:|---:|---:|---:|---:|---:|\n"
     )
     lines = []
@@ -93,14 +95,16 @@ def whole_step_table(rows: list[dict], final_diffs: dict[str, dict]) -> str:
             f"{_fmt(r.get('step_ms_max'), 2)})"
         )
         found = final_diffs.get(f"{r['shape']}/{r['impl']}")
+        first = None if found is None else found["first_step_max_rel"]
         diff = None if found is None else found["max_rel"]
         where = f" at {found['leaf']}" if found and diff > 1e-5 else ""
+        steps = f" after {found['steps']}" if found else ""
         lines.append(
             f"| {r['shape']} | {r['impl']} | {step} | "
             f"{_ratio(r, 'time_ratio') if 'time_ratio' in r else '–'} | "
             f"{_fmt(r.get('compile_s'))} ({_fmt(r.get('compile_cpu_s'))}) | "
             f"{_fmt(r.get('compile_ratio'), 2)} ({_fmt(r.get('compile_cpu_ratio'), 2)}) | "
-            f"{_fmt(r.get('kernels'))} | {'–' if diff is None else f'{diff:.1g}{where}'} |"
+            f"{_fmt(r.get('kernels'))} | {'–' if diff is None else f'{first:.1g}; {diff:.1g}{steps}{where}'} |"
         )
     return head + "\n".join(lines) + "\n"
 

@@ -110,11 +110,15 @@ def test_whole_step_bench_runs_every_model_and_agrees_with_optax(
         "probes/ours fast",
     }
     for key, diff in diffs.items():
+        # Attention's softmax does not change when every key moves by the
+        # same vector, so the key bias's exact gradient is zero: what is
+        # computed is rounding noise, which Adam turns into steps of up to
+        # the learning rate whatever the implementation (torch's too).
+        if diff["first_step_leaf"].endswith("['k']['bias']"):
+            assert diff["first_step_max_rel"] <= 2e-3, key
+        else:
+            assert diff["first_step_max_rel"] < 1e-6, (key, diff)
         if diff["leaf"].endswith("['k']['bias']"):
-            # Attention's softmax does not change when every key moves by the
-            # same vector, so the key bias's exact gradient is zero: what is
-            # computed is rounding noise, which Adam turns into steps of up
-            # to the learning rate whatever the implementation.
             assert diff["max_rel"] <= 2e-3 * diff["steps"], key
         else:
             assert diff["max_rel"] < 1e-5, (key, diff)
