@@ -12,8 +12,9 @@ tests call it on every figure the lessons write.
 Shaded bands (``fill_between``, ``axvspan``) are backgrounds, not curves: a
 legend may sit on them.
 
-matplotlib is imported by the caller (the lessons import it lazily); nothing
-here imports it at module level.
+`pyplot()`, `output_dir(out_dir)` and `colors(names)` are the few lines every
+plot module starts with. matplotlib is imported lazily, inside the functions;
+nothing here imports it at module level.
 """
 
 from __future__ import annotations
@@ -35,6 +36,28 @@ _INSIDE = (
     "lower center",
     "center",
 )
+
+
+def pyplot():
+    """`matplotlib.pyplot`, on the Agg backend unless a backend was chosen."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def output_dir(out_dir: pathlib.Path | str) -> pathlib.Path:
+    """`out_dir` as a Path, created (with its parents) if missing."""
+    out_dir = pathlib.Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return out_dir
+
+
+def colors(names) -> dict:
+    """One tab10 colour per name, in order: the same name, the same colour."""
+    return dict(zip(names, pyplot().get_cmap("tab10").colors, strict=False))
 
 
 def _segments_hit(points: np.ndarray, box, pad: float, joined: bool) -> bool:
@@ -87,58 +110,80 @@ def _clip(box, ax):
 
 def _covered_in(legend_box, ax, renderer, dpi: float) -> list[str]:
     """What of `ax` the legend box hides, one description per artist."""
-    from matplotlib.collections import LineCollection, PathCollection
-    from matplotlib.container import BarContainer
-    from matplotlib.contour import ContourSet
-
     hits = []
     box = _clip(legend_box, ax)
     name = (ax.get_title() or "axes").split("\n")[0]
     if box is not None:
-        for line in ax.get_lines():
-            if not line.get_visible():
-                continue
-            xy = line.get_transform().transform(np.asarray(line.get_xydata(), float))
-            style = line.get_linestyle()
-            joined = style not in ("None", "none", "", " ")
-            pad = line.get_markersize() * dpi / 72 / 2 if line.get_marker() else 0.0
-            if line.get_marker() in (None, "None", "none", "", " "):
-                pad = 0.0
-            if _segments_hit(xy, box, pad, joined):
-                hits.append(f"{name}: line {line.get_label()!r}")
-        for coll in ax.collections:
-            if not coll.get_visible():
-                continue
-            if isinstance(coll, ContourSet) and coll.filled:
-                continue
-            if isinstance(coll, ContourSet | LineCollection):
-                transform = coll.get_transform()
-                for path in coll.get_paths():
-                    for poly in transform.transform_path(path).to_polygons(
-                        closed_only=False
-                    ):
-                        if _segments_hit(np.asarray(poly), box, 0.0, True):
-                            hits.append(f"{name}: contour/line collection")
-                            break
-                    else:
-                        continue
-                    break
-            elif isinstance(coll, PathCollection):
-                offsets = coll.get_offset_transform().transform(coll.get_offsets())
-                sizes = coll.get_sizes()
-                pad = np.sqrt(sizes.max() if len(sizes) else 0.0) * dpi / 72 / 2
-                if _segments_hit(np.asarray(offsets, float), box, pad, False):
-                    hits.append(f"{name}: markers {coll.get_label()!r}")
-        for container in ax.containers:
-            if isinstance(container, BarContainer):
-                for bar in container:
-                    if _boxes_meet(bar.get_window_extent(renderer), box):
-                        hits.append(f"{name}: bar {container.get_label()!r}")
-                        break
+        hits += [f"{name}: {hit}" for hit in _lines_hit(ax, box, dpi)]
+        hits += [f"{name}: {hit}" for hit in _collections_hit(ax, box, dpi)]
+        hits += [f"{name}: {hit}" for hit in _bars_hit(ax, box, renderer)]
     for text in ax.texts:  # labels may sit outside the axes area
         if text.get_visible() and text.get_text().strip():
             if _boxes_meet(text.get_window_extent(renderer), legend_box):
                 hits.append(f"{name}: text {text.get_text()!r}")
+    return hits
+
+
+def _lines_hit(ax, box, dpi: float) -> list[str]:
+    """The visible lines of `ax` that cross `box` (markers count by their size)."""
+    hits = []
+    for line in ax.get_lines():
+        if not line.get_visible():
+            continue
+        xy = line.get_transform().transform(np.asarray(line.get_xydata(), float))
+        style = line.get_linestyle()
+        joined = style not in ("None", "none", "", " ")
+        pad = line.get_markersize() * dpi / 72 / 2 if line.get_marker() else 0.0
+        if line.get_marker() in (None, "None", "none", "", " "):
+            pad = 0.0
+        if _segments_hit(xy, box, pad, joined):
+            hits.append(f"line {line.get_label()!r}")
+    return hits
+
+
+def _collections_hit(ax, box, dpi: float) -> list[str]:
+    """Contour lines, line collections and scatter markers of `ax` in `box`;
+    filled contours are backgrounds and never count."""
+    from matplotlib.collections import LineCollection, PathCollection
+    from matplotlib.contour import ContourSet
+
+    hits = []
+    for coll in ax.collections:
+        if not coll.get_visible():
+            continue
+        if isinstance(coll, ContourSet) and coll.filled:
+            continue
+        if isinstance(coll, ContourSet | LineCollection):
+            transform = coll.get_transform()
+            polygons = (
+                poly
+                for path in coll.get_paths()
+                for poly in transform.transform_path(path).to_polygons(
+                    closed_only=False
+                )
+            )
+            if any(_segments_hit(np.asarray(p), box, 0.0, True) for p in polygons):
+                hits.append("contour/line collection")
+        elif isinstance(coll, PathCollection):
+            offsets = coll.get_offset_transform().transform(coll.get_offsets())
+            sizes = coll.get_sizes()
+            pad = np.sqrt(sizes.max() if len(sizes) else 0.0) * dpi / 72 / 2
+            if _segments_hit(np.asarray(offsets, float), box, pad, False):
+                hits.append(f"markers {coll.get_label()!r}")
+    return hits
+
+
+def _bars_hit(ax, box, renderer) -> list[str]:
+    """The bar containers of `ax` with a bar inside `box`."""
+    from matplotlib.container import BarContainer
+
+    hits = []
+    for container in ax.containers:
+        if isinstance(container, BarContainer):
+            if any(
+                _boxes_meet(bar.get_window_extent(renderer), box) for bar in container
+            ):
+                hits.append(f"bar {container.get_label()!r}")
     return hits
 
 

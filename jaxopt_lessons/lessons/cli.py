@@ -156,6 +156,40 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def _run_claim(claim: str, args: argparse.Namespace, out_dir: pathlib.Path):
+    """Runs one claim; returns its report entry, its table row and its plots.
+
+    A claim that cannot run does not hold: its entry and row carry the error.
+    """
+    from tqdm import tqdm
+
+    t0 = time.perf_counter()
+    try:
+        module = get(claim)
+        result = module.run(quick=args.quick, seed=args.seed)
+        plots = [] if args.no_plots else module.plot(result, out_dir)
+        seconds = time.perf_counter() - t0
+        entry = {
+            "holds": bool(result.holds),
+            "measured": result.measured,
+            "seconds": round(seconds, 2),
+        }
+        entry.update(_jsonable(result.numbers()))
+        holds = "yes" if result.holds else "NO"
+        return entry, (claim, result.measured, holds, f"{seconds:.1f}"), plots
+    except Exception as error:  # a claim that cannot run does not hold
+        seconds = time.perf_counter() - t0
+        message = f"{type(error).__name__}: {error}"
+        tqdm.write(f"{claim}: failed to run\n{traceback.format_exc()}", sys.stderr)
+        entry = {
+            "holds": False,
+            "measured": f"error: {message}",
+            "seconds": round(seconds, 2),
+            "error": message,
+        }
+        return entry, (claim, f"error: {message}", "NO", f"{seconds:.1f}"), []
+
+
 def main(argv: list[str] | None = None) -> int:
     """Runs the claims; returns the exit code (0: every claim holds)."""
     from tqdm import tqdm
@@ -168,39 +202,9 @@ def main(argv: list[str] | None = None) -> int:
     bar = tqdm(claims, desc="claims", unit="claim", file=sys.stderr)
     for claim in bar:
         bar.set_postfix_str(claim)
-        t0 = time.perf_counter()
-        try:
-            module = get(claim)
-            result = module.run(quick=args.quick, seed=args.seed)
-            if not args.no_plots:
-                plots.extend(module.plot(result, out_dir))
-            seconds = time.perf_counter() - t0
-            entry = {
-                "holds": bool(result.holds),
-                "measured": result.measured,
-                "seconds": round(seconds, 2),
-            }
-            entry.update(_jsonable(result.numbers()))
-            rows.append(
-                (
-                    claim,
-                    result.measured,
-                    "yes" if result.holds else "NO",
-                    f"{seconds:.1f}",
-                )
-            )
-        except Exception as error:  # a claim that cannot run does not hold
-            seconds = time.perf_counter() - t0
-            message = f"{type(error).__name__}: {error}"
-            tqdm.write(f"{claim}: failed to run\n{traceback.format_exc()}", sys.stderr)
-            entry = {
-                "holds": False,
-                "measured": f"error: {message}",
-                "seconds": round(seconds, 2),
-                "error": message,
-            }
-            rows.append((claim, f"error: {message}", "NO", f"{seconds:.1f}"))
-        report[claim] = entry
+        report[claim], row, claim_plots = _run_claim(claim, args, out_dir)
+        rows.append(row)
+        plots.extend(claim_plots)
     bar.close()
     total = time.perf_counter() - start
 

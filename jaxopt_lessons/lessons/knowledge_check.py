@@ -1,7 +1,9 @@
 """The lesson's knowledge check, answered by experiments instead of by a key.
 
 Each of the three questions has three options. Every option gets a check
-that runs against evidence measured here, with this library's optimizers:
+(`check_options`, its limits in `THRESHOLDS`) that runs against evidence
+measured with this library's optimizers by `gather_evidence(seed)` (the
+experiments live in `lessons._quiz_evidence`):
 
 - small 2-D quadratics (a κ = 100 ravine from `problems.make_ravine`, the
   1000:1 bowl from `problems.make_scaled_bowl`), trained by SGD, momentum and
@@ -28,18 +30,9 @@ Stochastic Optimization", ICLR 2015 (Algorithm 1).
 from __future__ import annotations
 
 import dataclasses
-import functools
-import inspect
 import pathlib
 
-import jax
-import jax.numpy as jnp
-import numpy as np
-
-import jaxopt_lessons as jol
-from jaxopt_lessons import sweeps
-from jaxopt_lessons.lessons import _plotting
-from jaxopt_lessons.problems import make_ravine, make_scaled_bowl
+from jaxopt_lessons.lessons._quiz_evidence import STEPS, gather_evidence
 
 CLAIM_ID = "knowledge_check"
 CLAIM = (
@@ -77,244 +70,135 @@ QUESTIONS = {
     ),
 }
 
-STEPS = 2000
-TOLERANCE = 1e-3
+
+@dataclasses.dataclass(frozen=True)
+class Thresholds:
+    """What each option's check requires of the evidence (the tests import these)."""
+
+    gd_flip_fraction_min: float = 0.9  # GD reverses its sideways move (Q1 A)
+    gd_over_hb_steps_min: float = 4.0  # GD needs this many times the HB's steps
+    shallow_progress_split: float = 0.5  # 1000:1 bowl: SGD below, Adam at or above
+    loss_reduction_max: float = 1e-6  # SGD cuts the ravine's loss below this (Q1 B)
+    sgd_circles_acc_min: float = 0.9  # SGD trains a ReLU net on circles (Q1 C)
+    damping_min: float = 3.0  # GD's sideways travel / momentum's, same lr (Q2 A)
+    stalled_error_min: float = 0.5  # momentum at lr 1e-4, error after 500 steps
+    converged_error_max: float = 0.01  # ... at lr 0.1 (Q2 C: the lr still decides)
+    diverged_error_min: float = 1.0  # ... at lr 10
+    adam_formula_gap_max: float = 1e-4  # Adam against its formula (Q3 A)
+    equal_step_rtol: float = 1e-3  # Adam's first step on the bowl: ratio 1
+    history_gap_min: float = 0.1  # the history changes Adam's update (Q3 C)
+
+
+THRESHOLDS = Thresholds()
+
 _TASK_WORDS = {"loss", "loss_fn", "labels", "label", "targets", "target", "y", "metric"}
 
 
-def _quadratic_program(setting):
-    """SGD/momentum (which=0) or Adam (which=1) on ½ xᵀAx; the whole path."""
-    lr, beta = setting["lr"], setting["beta"]
-    opt = sweeps.select([jol.sgd(lr, momentum=beta), jol.adam(lr)], setting["which"])
-    hessian, x0 = setting["hessian"], setting["x0"]
-
-    def step(carry, _):
-        x, state = carry
-        u, state = opt.update(hessian @ x, state, x)
-        return (x + u, state), x + u
-
-    _, path = jax.lax.scan(step, (x0, opt.init(x0)), None, length=STEPS)
-    return jnp.concatenate([x0[None], path])
-
-
-@jax.jit
-def _adam_checks(grads, other_first):
-    """Adam (library) against the formula; and after two different histories."""
-    b1, b2, eps, lr = 0.9, 0.999, 1e-8, 0.1
-    opt = jol.adam(lr, b1=b1, b2=b2, eps=eps)
-
-    def run(gs):
-        def step(state, g):
-            u, state = opt.update(g, state)
-            return state, u
-
-        _, us = jax.lax.scan(step, opt.init(gs[0]), gs)
-        return us
-
-    ours = run(grads)
-    # Both histories end in the same gradient grads[-1]; they differ before.
-    alternative = grads.at[: grads.shape[0] - 1].set(other_first)
-    return ours, run(alternative)
-
-
-def _adam_by_hand(grads, lr=0.1, b1=0.9, b2=0.999, eps=1e-8):
-    g = np.asarray(grads, np.float64)
-    m = np.zeros_like(g[0])
-    v = np.zeros_like(g[0])
-    out = []
-    for t, gt in enumerate(g, start=1):
-        m = b1 * m + (1 - b1) * gt
-        v = b2 * v + (1 - b2) * gt**2
-        m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
-        out.append(-lr * m_hat / (np.sqrt(v_hat) + eps))
-    return np.stack(out)
-
-
-def _steps_below(path, tolerance=TOLERANCE):
-    err = np.linalg.norm(path, axis=1) / np.linalg.norm(path[0])
-    err = np.where(np.isfinite(err), err, np.inf)
-    above = np.nonzero(err >= tolerance)[0]
-    return int(above[-1] + 1) if above.size else 0
-
-
-def _update_parameters(transform) -> list[str]:
-    return list(inspect.signature(transform.update).parameters)
-
-
-@functools.lru_cache(maxsize=8)
-def gather_evidence(seed: int = 0) -> dict:
-    """Runs every experiment behind the checks; returns the numbers (cached)."""
-    ravine = make_ravine(100.0, 2, key=seed)
-    lr_gd = ravine.gd_step_size()
-    alpha, beta = ravine.heavy_ball_constants()
-    bowl = make_scaled_bowl((1000.0, 1.0))
-    rows = [
-        ("gd", lr_gd, 0.0, 0, ravine),
-        ("heavy_ball", alpha, beta, 0, ravine),
-        ("momentum_same_lr", lr_gd, 0.9, 0, ravine),
-        ("momentum_lr_1e-4", 1e-4, 0.9, 0, ravine),
-        ("momentum_lr_0.1", 0.1, 0.9, 0, ravine),
-        ("momentum_lr_10", 10.0, 0.9, 0, ravine),
-        ("bowl_sgd", 1.9e-3, 0.0, 0, bowl),
-        ("bowl_adam", 1e-2, 0.0, 1, bowl),
-    ]
-    settings = {
-        "lr": np.asarray([r[1] for r in rows], np.float32),
-        "beta": np.asarray([r[2] for r in rows], np.float32),
-        "which": np.asarray([r[3] for r in rows], np.int32),
-        "hessian": np.stack([np.asarray(r[4].hessian) for r in rows]),
-        "x0": np.stack([np.asarray(r[4].x0) for r in rows]),
-    }
-    paths = sweeps.sweep(_quadratic_program, settings, method="vmap").outputs
-    paths = {r[0]: np.asarray(p, np.float64) for r, p in zip(rows, paths, strict=True)}
-    basis = np.asarray(ravine.basis, np.float64)
-
-    def steep(path):  # coordinate along the steepest eigenvector
-        return path @ basis[:, -1]
-
-    def flip_fraction(path, n):
-        moves = np.diff(steep(path[: n + 1]))
-        moves = moves[np.abs(moves) > 1e-12]
-        return float(np.mean(np.sign(moves[1:]) != np.sign(moves[:-1])))
-
-    def sideways_travel(path):
-        s = steep(path)
-        return float(np.sum(np.abs(np.diff(s))) / abs(s[0]))
-
-    def loss(path, hessian):
-        return 0.5 * np.einsum("ni,ij,nj->n", path, np.asarray(hessian), path)
-
-    n_gd = _steps_below(paths["gd"])
-    n_hb = _steps_below(paths["heavy_ball"])
-    err_after_500 = {}
-    for lr in ("1e-4", "0.1", "10"):
-        p = paths[f"momentum_lr_{lr}"]
-        ratio = np.linalg.norm(p[500]) / np.linalg.norm(p[0])
-        err_after_500[lr] = float(ratio) if np.isfinite(ratio) else float("inf")
-    f_gd = loss(paths["gd"], ravine.hessian)
-    bowl_sgd, bowl_adam = paths["bowl_sgd"], paths["bowl_adam"]
-    first_adam = np.abs(bowl_adam[1] - bowl_adam[0])
-
-    # Adam against the formula; the same last gradient after two histories.
-    rng = np.random.default_rng(seed)
-    grads = rng.standard_normal((6, 5)).astype(np.float32)
-    other = rng.standard_normal((5, 5)).astype(np.float32) * 3.0
-    ours, alternative = (np.asarray(a, np.float64) for a in _adam_checks(grads, other))
-    by_hand = _adam_by_hand(grads)
-    formula_gap = float(np.max(np.abs(ours - by_hand) / np.abs(by_hand)))
-    history_gap = float(
-        np.linalg.norm(ours[-1] - alternative[-1]) / np.linalg.norm(ours[-1])
-    )
-
-    # SGD on a nonlinear model: a ReLU network on the circles.
-    from jaxopt_lessons.lessons import wrong_gradients
-
-    circle_lrs = [0.1, 0.3, 1.0]
-    circle_acc = wrong_gradients.circles_accuracy(
-        seed, which=[0] * 3, lr=circle_lrs, slope=[0.0] * 3, optimizers=("SGD",)
-    )
-
-    return {
-        "ravine_kappa": 100.0,
-        "gd_steps_to_1e-3": n_gd,
-        "heavy_ball_steps_to_1e-3": n_hb,
-        "gd_flip_fraction": flip_fraction(paths["gd"], n_gd),
-        "gd_sideways_travel": sideways_travel(paths["gd"]),
-        "momentum_same_lr_sideways_travel": sideways_travel(paths["momentum_same_lr"]),
-        "gd_loss_reduction": float(f_gd[-1] / f_gd[0]),
-        "momentum_error_after_500_by_lr": err_after_500,
-        "bowl_shallow_progress_sgd": float(1 - abs(bowl_sgd[200, 1]) / bowl_sgd[0, 1]),
-        "bowl_shallow_progress_adam": float(
-            1 - abs(bowl_adam[200, 1]) / bowl_adam[0, 1]
-        ),
-        "bowl_adam_first_step_ratio": float(first_adam[0] / first_adam[1]),
-        "adam_formula_max_rel_gap": formula_gap,
-        "adam_history_update_gap": history_gap,
-        "sgd_relu_circles_best_test_acc": float(np.max(circle_acc)),
-        "momentum_update_arguments": _update_parameters(jol.sgd(0.1, momentum=0.9)),
-        "adam_update_arguments": _update_parameters(jol.adam(1e-3)),
-    }
-
-
-def check_options(evidence: dict) -> dict[int, dict[str, tuple[bool, str]]]:
-    """For every question and option: (supported by the evidence?, why, in numbers)."""
-    e = evidence
+def _question_1(e: dict, t: Thresholds) -> dict[str, tuple[bool, str]]:
+    """SGD's weakness: A zig-zag and uneven scales; B no gradients; C linear only."""
     gd_hb = e["gd_steps_to_1e-3"] / max(e["heavy_ball_steps_to_1e-3"], 1)
-    travel_ratio = e["gd_sideways_travel"] / e["momentum_same_lr_sideways_travel"]
-    errs = e["momentum_error_after_500_by_lr"]
+    a = (
+        e["gd_flip_fraction"] >= t.gd_flip_fraction_min
+        and gd_hb >= t.gd_over_hb_steps_min
+        and e["bowl_shallow_progress_sgd"]
+        < t.shallow_progress_split
+        <= e["bowl_shallow_progress_adam"]
+    )
+    return {
+        "A": (
+            a,
+            f"on a κ=100 ravine GD reverses its sideways move on "
+            f"{e['gd_flip_fraction']:.0%} of steps and needs "
+            f"{e['gd_steps_to_1e-3']} steps vs heavy ball's "
+            f"{e['heavy_ball_steps_to_1e-3']} ({gd_hb:.1f}x); on the 1000:1 bowl "
+            f"SGD moves the shallow coordinate {e['bowl_shallow_progress_sgd']:.3f} "
+            f"of the way in 200 steps, Adam {e['bowl_shallow_progress_adam']:.3f}",
+        ),
+        "B": (
+            not e["gd_loss_reduction"] < t.loss_reduction_max,
+            f"SGD uses nothing but gradients and cut the ravine's loss by a factor "
+            f"{e['gd_loss_reduction']:.1e} in {STEPS} steps",
+        ),
+        "C": (
+            not e["sgd_relu_circles_best_test_acc"] >= t.sgd_circles_acc_min,
+            f"SGD trained a nonlinear ReLU network on make_circles to "
+            f"{e['sgd_relu_circles_best_test_acc']:.3f} test accuracy",
+        ),
+    }
+
+
+def _structural(e: dict) -> tuple[bool, str]:
+    """The "B" options of Q2 and Q3: does an update ever see a loss or labels?"""
     task_args = sorted(
         _TASK_WORDS
         & (set(e["momentum_update_arguments"]) | set(e["adam_update_arguments"]))
     )
-    structural = (
+    return bool(task_args), (
         "an optimizer's update takes ("
         + ", ".join(e["momentum_update_arguments"])
         + "): gradients, its own state and the parameters, never a loss, labels or "
         "a task (a structural check: the option is a category error)"
     )
-    q1a = (
-        e["gd_flip_fraction"] >= 0.9
-        and gd_hb >= 4
-        and e["bowl_shallow_progress_sgd"] < 0.5 <= e["bowl_shallow_progress_adam"]
+
+
+def _question_2(e: dict, t: Thresholds) -> dict[str, tuple[bool, str]]:
+    """Momentum: A damps oscillation; B changes the task; C needs no lr."""
+    travel_ratio = e["gd_sideways_travel"] / e["momentum_same_lr_sideways_travel"]
+    errs = e["momentum_error_after_500_by_lr"]
+    lr_decides = (
+        errs["1e-4"] > t.stalled_error_min
+        and errs["0.1"] < t.converged_error_max
+        and not errs["10"] < t.diverged_error_min
     )
-    q2c_false = errs["1e-4"] > 0.5 and errs["0.1"] < 0.01 and not errs["10"] < 1
     return {
-        1: {
-            "A": (
-                q1a,
-                f"on a κ=100 ravine GD reverses its sideways move on "
-                f"{e['gd_flip_fraction']:.0%} of steps and needs "
-                f"{e['gd_steps_to_1e-3']} steps vs heavy ball's "
-                f"{e['heavy_ball_steps_to_1e-3']} ({gd_hb:.1f}x); on the 1000:1 bowl "
-                f"SGD moves the shallow coordinate {e['bowl_shallow_progress_sgd']:.3f} "
-                f"of the way in 200 steps, Adam {e['bowl_shallow_progress_adam']:.3f}",
-            ),
-            "B": (
-                not e["gd_loss_reduction"] < 1e-6,
-                f"SGD uses nothing but gradients and cut the ravine's loss by a factor "
-                f"{e['gd_loss_reduction']:.1e} in {STEPS} steps",
-            ),
-            "C": (
-                not e["sgd_relu_circles_best_test_acc"] >= 0.9,
-                f"SGD trained a nonlinear ReLU network on make_circles to "
-                f"{e['sgd_relu_circles_best_test_acc']:.3f} test accuracy",
-            ),
-        },
-        2: {
-            "A": (
-                travel_ratio >= 3,
-                f"at GD's learning rate on the κ=100 ravine, the sideways travel "
-                f"(total steep-axis motion / start offset) is "
-                f"{e['gd_sideways_travel']:.1f} for GD and "
-                f"{e['momentum_same_lr_sideways_travel']:.1f} with momentum 0.9 "
-                f"({travel_ratio:.1f}x less)",
-            ),
-            "B": (bool(task_args), structural),
-            "C": (
-                not q2c_false,
-                f"momentum 0.9 on the ravine, error after 500 steps: "
-                f"{errs['1e-4']:.2f} at lr 1e-4 (barely moved), {errs['0.1']:.1e} at "
-                f"lr 0.1, {errs['10']:.3g} at lr 10 (diverged): the learning rate "
-                f"still decides",
-            ),
-        },
-        3: {
-            "A": (
-                e["adam_formula_max_rel_gap"] < 1e-4
-                and abs(e["bowl_adam_first_step_ratio"] - 1) < 1e-3,
-                f"the library's Adam equals −lr·m̂/(√v̂+eps) built from running "
-                f"averages of g and g² (max relative gap "
-                f"{e['adam_formula_max_rel_gap']:.1e}), and its first step on the "
-                f"1000:1 bowl is the same size in both coordinates (ratio "
-                f"{e['bowl_adam_first_step_ratio']:.3f}, SGD's is 1000)",
-            ),
-            "B": (bool(task_args), structural),
-            "C": (
-                not e["adam_history_update_gap"] > 0.1,
-                f"two gradient histories that end in the same gradient give Adam "
-                f"updates that differ by {e['adam_history_update_gap']:.0%}",
-            ),
-        },
+        "A": (
+            travel_ratio >= t.damping_min,
+            f"at GD's learning rate on the κ=100 ravine, the sideways travel "
+            f"(total steep-axis motion / start offset) is "
+            f"{e['gd_sideways_travel']:.1f} for GD and "
+            f"{e['momentum_same_lr_sideways_travel']:.1f} with momentum 0.9 "
+            f"({travel_ratio:.1f}x less)",
+        ),
+        "B": _structural(e),
+        "C": (
+            not lr_decides,
+            f"momentum 0.9 on the ravine, error after 500 steps: "
+            f"{errs['1e-4']:.2f} at lr 1e-4 (barely moved), {errs['0.1']:.1e} at "
+            f"lr 0.1, {errs['10']:.3g} at lr 10 (diverged): the learning rate "
+            f"still decides",
+        ),
+    }
+
+
+def _question_3(e: dict, t: Thresholds) -> dict[str, tuple[bool, str]]:
+    """Adam: A smoothed direction and adaptive scale; B a new loss; C no history."""
+    return {
+        "A": (
+            e["adam_formula_max_rel_gap"] < t.adam_formula_gap_max
+            and abs(e["bowl_adam_first_step_ratio"] - 1) < t.equal_step_rtol,
+            f"the library's Adam equals −lr·m̂/(√v̂+eps) built from running "
+            f"averages of g and g² (max relative gap "
+            f"{e['adam_formula_max_rel_gap']:.1e}), and its first step on the "
+            f"1000:1 bowl is the same size in both coordinates (ratio "
+            f"{e['bowl_adam_first_step_ratio']:.3f}, SGD's is 1000)",
+        ),
+        "B": _structural(e),
+        "C": (
+            not e["adam_history_update_gap"] > t.history_gap_min,
+            f"two gradient histories that end in the same gradient give Adam "
+            f"updates that differ by {e['adam_history_update_gap']:.0%}",
+        ),
+    }
+
+
+def check_options(
+    evidence: dict, thresholds: Thresholds = THRESHOLDS
+) -> dict[int, dict[str, tuple[bool, str]]]:
+    """For every question and option: (supported by the evidence?, why, in numbers)."""
+    return {
+        1: _question_1(evidence, thresholds),
+        2: _question_2(evidence, thresholds),
+        3: _question_3(evidence, thresholds),
     }
 
 
@@ -424,67 +308,8 @@ def run(*, quick: bool = False, seed: int = 0) -> Result:
 
 
 def plot(result: Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
-    """The quiz as a sheet: every question and option in full, a ✓ (green) or
-    ✗ (red) for whether the evidence supports it, and under each option the
-    measured numbers behind that verdict (`check_options`)."""
-    import textwrap
+    """The quiz as a sheet: every option with a ✓ or ✗ and the measured numbers
+    behind the verdict (drawn by `lessons.plots.knowledge_check`)."""
+    from jaxopt_lessons.lessons.plots import knowledge_check as plots
 
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    out_dir = pathlib.Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    checks = check_options(result.evidence)
-    # One row per line of text; options get their wrapped text, then the
-    # wrapped measurement in a smaller grey font.
-    rows = []  # (kind, x, text, n_lines, extra)
-    for q, (question, options) in QUESTIONS.items():
-        rows.append(("question", 0.0, f"Q{q}. {question}", 1, None))
-        for letter, option in options.items():
-            ok = result.verdicts[q][letter]
-            text = textwrap.fill(f"{letter})  {option}", 100)
-            rows.append(("option", 0.045, text, text.count("\n") + 1, ok))
-            why = textwrap.fill(f"measured: {checks[q][letter][1]}", 130)
-            rows.append(("why", 0.045, why, why.count("\n") + 1, ok))
-        rows.append(("gap", 0.0, "", 1, None))
-    n_lines = sum(r[3] for r in rows) - 1
-    fig, ax = plt.subplots(figsize=(9.2, 0.19 * n_lines + 0.9))
-    ax.set_xlim(0, 1)
-    ax.set_ylim(n_lines + 0.2, -0.2)
-    ax.axis("off")
-    y = 0.0
-    for kind, x, text, lines, ok in rows:
-        if kind == "question":
-            ax.text(x, y, text, va="top", fontsize=10, fontweight="bold")
-        elif kind == "option":
-            ax.scatter(
-                0.018,
-                y + 0.45,
-                s=170,
-                color="tab:green" if ok else "tab:red",
-                edgecolor="k",
-                linewidths=0.6,
-            )
-            ax.text(
-                0.018,
-                y + 0.45,
-                "✓" if ok else "✗",
-                ha="center",
-                va="center",
-                fontsize=8,
-                color="w",
-                fontweight="bold",
-            )
-            ax.text(x, y, text, va="top", fontsize=9)
-        elif kind == "why":
-            ax.text(x, y, text, va="top", fontsize=7.5, color="0.3", style="italic")
-        y += lines
-    ax.set_title(
-        "Knowledge check: each option against the measured evidence "
-        "(✓ green: supported, ✗ red: contradicted)",
-        fontsize=11,
-        loc="left",
-    )
-    return [_plotting.save(fig, out_dir / "knowledge_check.png")]
+    return plots.plot(result, out_dir)

@@ -41,7 +41,6 @@ import optax
 
 import jaxopt_lessons as jol
 from jaxopt_lessons import sweeps
-from jaxopt_lessons.lessons import _plotting
 from jaxopt_lessons.problems import datasets, mlp
 
 CLAIM_ID = "lr_sensitivity"
@@ -60,6 +59,19 @@ STEPS = 300
 BATCH = 64
 HIDDEN = 64
 N_EVAL = 450  # size of the digits test part (and of the validation part used)
+
+
+@dataclasses.dataclass(frozen=True)
+class Thresholds:
+    """What `run` checks before it says the claim holds (the tests import these)."""
+
+    wider_by_min: float = SPACING  # momentum's, Adam's range over SGD's, decades
+    best_acc_min: float = 0.95  # every optimizer's best test accuracy
+    adam_extreme_acc_max: float = 0.5  # Adam at lr >= 1 and at lr 1e-5
+    width_share_max: float = 0.6  # no range covers more of the decades swept
+
+
+THRESHOLDS = Thresholds()
 
 _DEFAULTS = {
     "lr": 1e-2,
@@ -274,6 +286,74 @@ class Result:
         }
 
 
+def _sweep(names: tuple[str, ...], seeds: list[int]) -> tuple[dict, str]:
+    """Test accuracy per optimizer, seed and lr; and how the sweeps ran."""
+    settings = digits_settings(lr=LEARNING_RATES)
+    acc = {name: [] for name in names}
+    for s in seeds:
+        for name in names:
+            out = run_digits(name, settings, s)
+            acc[name].append([float(a) for a in out["test_acc"]])
+    return acc, out["method"]
+
+
+def _ranges(acc: dict) -> dict:
+    """Each optimizer's good range (width, ends, width at 0.95), best accuracy
+    and best lr, per seed."""
+    keys = ("width", "good_lo", "good_hi", "width_95", "best_acc", "best_lr")
+    out = {key: {} for key in keys}
+    for name, rows in acc.items():
+        for row in rows:
+            w, a, b = good_range(row, LEARNING_RATES)
+            values = (
+                round(w, 4),
+                a,
+                b,
+                round(good_range(row, LEARNING_RATES, 0.95)[0], 4),
+                max(row),
+                float(LEARNING_RATES[np.argmax(row)]),
+            )
+            for key, value in zip(keys, values, strict=True):
+                out[key].setdefault(name, []).append(value)
+    return out
+
+
+def _checks(f: dict, t: Thresholds = THRESHOLDS) -> dict:
+    """The verdict: SGD's range is the narrowest, and Adam's still ends."""
+    width, names = f["width"], list(f["width"])
+    w_sgd, w_adam = np.asarray(width["SGD"]), np.asarray(width["Adam"])
+    w_momentum = np.asarray(width.get("momentum 0.9", w_sgd + 1))
+    decades = float(np.log10(LEARNING_RATES[-1] / LEARNING_RATES[0])) + SPACING
+    return {
+        "adam_range_wider_than_sgd": bool(
+            np.all(w_adam >= w_sgd + t.wider_by_min - 1e-6)
+        ),
+        "momentum_range_wider_than_sgd": bool(
+            np.all(w_momentum >= w_sgd + t.wider_by_min - 1e-6)
+        ),
+        "every_optimizer_reaches_0.95": all(
+            min(f["best_acc"][n]) >= t.best_acc_min for n in names
+        ),
+        "adam_fails_at_lr_ge_1": max(f["adam_acc_at_lr_ge_1"]) < t.adam_extreme_acc_max,
+        "adam_barely_learns_at_lr_1e-5": max(f["adam_acc_at_smallest_lr"])
+        < t.adam_extreme_acc_max,
+        "no_optimizer_works_everywhere": all(
+            max(width[n]) <= t.width_share_max * decades for n in names
+        ),
+    }
+
+
+def _measured(f: dict) -> str:
+    med = {n: float(np.median(w)) for n, w in f["width"].items()}
+    return (
+        f"width of lr range with test acc >= {TARGET} (decades, median of "
+        f"{len(f['seeds'])}): "
+        + ", ".join(f"{n} {w:.2f}" for n, w in med.items())
+        + f"; Adam acc at lr >= 1: {max(f['adam_acc_at_lr_ge_1']):.2f}, at 1e-5: "
+        f"{max(f['adam_acc_at_smallest_lr']):.2f}"
+    )
+
+
 def run(
     *, quick: bool = False, seed: int = 0, optimizers: tuple[str, ...] | None = None
 ) -> Result:
@@ -288,132 +368,26 @@ def run(
             "lr_sensitivity.run: `optimizers` must include SGD and Adam and come "
             f"from {OPTIMIZERS}, got {names!r}."
         )
-    names = tuple(n for n in OPTIMIZERS if n in names)
-    settings = digits_settings(lr=LEARNING_RATES)
-    acc = {name: [] for name in names}
-    for s in seeds:
-        for name in names:
-            out = run_digits(name, settings, s)
-            acc[name].append([float(a) for a in out["test_acc"]])
-    width, lo, hi, best_acc, best_lr, width_95 = ({} for _ in range(6))
-    for name in names:
-        for row in acc[name]:
-            w, a, b = good_range(row, LEARNING_RATES)
-            width.setdefault(name, []).append(round(w, 4))
-            lo.setdefault(name, []).append(a)
-            hi.setdefault(name, []).append(b)
-            width_95.setdefault(name, []).append(
-                round(good_range(row, LEARNING_RATES, 0.95)[0], 4)
-            )
-            best_acc.setdefault(name, []).append(max(row))
-            best_lr.setdefault(name, []).append(float(LEARNING_RATES[np.argmax(row)]))
+    acc, method = _sweep(tuple(n for n in OPTIMIZERS if n in names), seeds)
     adam = np.asarray(acc["Adam"])
-    adam_high = [float(v) for v in adam[:, LEARNING_RATES >= 1 - 1e-9].max(axis=1)]
-    adam_low = [float(v) for v in adam[:, 0]]
-    w_sgd, w_adam = np.asarray(width["SGD"]), np.asarray(width["Adam"])
-    decades = float(np.log10(LEARNING_RATES[-1] / LEARNING_RATES[0])) + SPACING
-    checks = {
-        "adam_range_wider_than_sgd": bool(np.all(w_adam >= w_sgd + SPACING - 1e-6)),
-        "momentum_range_wider_than_sgd": bool(
-            np.all(
-                np.asarray(width.get("momentum 0.9", w_sgd + 1))
-                >= w_sgd + SPACING - 1e-6
-            )
-        ),
-        "every_optimizer_reaches_0.95": all(min(best_acc[n]) >= 0.95 for n in names),
-        "adam_fails_at_lr_ge_1": max(adam_high) < 0.5,
-        "adam_barely_learns_at_lr_1e-5": max(adam_low) < 0.5,
-        "no_optimizer_works_everywhere": all(
-            max(width[n]) <= 0.6 * decades for n in names
-        ),
+    f = {
+        "seeds": seeds,
+        "learning_rates": [float(v) for v in LEARNING_RATES],
+        "accuracy": acc,
+        **_ranges(acc),
+        "adam_acc_at_lr_ge_1": [
+            float(v) for v in adam[:, LEARNING_RATES >= 1 - 1e-9].max(axis=1)
+        ],
+        "adam_acc_at_smallest_lr": [float(v) for v in adam[:, 0]],
+        "method": method,
     }
-    med = {n: float(np.median(width[n])) for n in names}
-    measured = (
-        f"width of lr range with test acc >= {TARGET} (decades, median of "
-        f"{len(seeds)}): "
-        + ", ".join(f"{n} {med[n]:.2f}" for n in names)
-        + f"; Adam acc at lr >= 1: {max(adam_high):.2f}, at 1e-5: {max(adam_low):.2f}"
-    )
-    return Result(
-        holds=all(checks.values()),
-        measured=measured,
-        seeds=seeds,
-        learning_rates=[float(v) for v in LEARNING_RATES],
-        accuracy=acc,
-        width=width,
-        good_lo=lo,
-        good_hi=hi,
-        best_acc=best_acc,
-        best_lr=best_lr,
-        width_95=width_95,
-        adam_acc_at_lr_ge_1=adam_high,
-        adam_acc_at_smallest_lr=adam_low,
-        checks=checks,
-        method=out["method"],
-    )
+    checks = _checks(f)
+    return Result(holds=all(checks.values()), measured=_measured(f), checks=checks, **f)
 
 
 def plot(result: Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
-    """Test accuracy against log learning rate, and each optimizer's good range."""
-    import matplotlib
+    """Test accuracy against log learning rate, and each optimizer's good range
+    (drawn by `lessons.plots.lr_sensitivity`)."""
+    from jaxopt_lessons.lessons.plots import lr_sensitivity as plots
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    out_dir = pathlib.Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    lrs = np.asarray(result.learning_rates)
-    colors = dict(zip(OPTIMIZERS, plt.get_cmap("tab10").colors, strict=False))
-    names = list(result.accuracy)
-    fig, (ax, ax2) = plt.subplots(
-        1, 2, figsize=(12.5, 4.8), gridspec_kw={"width_ratios": [3, 2]}
-    )
-    for name in ("SGD", "Adam"):
-        ax.axvspan(
-            np.nanmedian(result.good_lo[name]) / 10 ** (SPACING / 2),
-            np.nanmedian(result.good_hi[name]) * 10 ** (SPACING / 2),
-            color=colors[name],
-            alpha=0.08,
-        )
-    for name in names:
-        acc = np.asarray(result.accuracy[name])
-        ax.semilogx(lrs, np.median(acc, 0), "o-", ms=3, color=colors[name], label=name)
-        if acc.shape[0] > 1:
-            ax.fill_between(lrs, acc.min(0), acc.max(0), color=colors[name], alpha=0.15)
-    ax.axhline(TARGET, color="k", ls="--", lw=1, label=f"target {TARGET}")
-    ax.set_xlabel("learning rate (log scale)")
-    ax.set_ylabel("test accuracy after 300 steps")
-    n = len(result.seeds)
-    band = f", band = min…max over {n} seeds" if n > 1 else ""
-    ax.set_title(
-        f"Digits MLP 64-64-10: accuracy against learning rate{band}\n"
-        "(shaded: the good ranges of SGD and Adam)",
-        fontsize=10,
-    )
-    ax.set_ylim(0, 1.02)
-    ax.legend(fontsize=8, loc="lower left")
-    for k, name in enumerate(names):
-        lo = np.nanmedian(result.good_lo[name])
-        hi = np.nanmedian(result.good_hi[name])
-        half = 10 ** (SPACING / 2)
-        ax2.barh(
-            k,
-            np.log10(hi * half) - np.log10(lo / half),
-            left=np.log10(lo / half),
-            color=colors[name],
-            alpha=0.6,
-        )
-        ax2.text(
-            np.log10(hi * half) + 0.1,
-            k,
-            f"{np.median(result.width[name]):.2f} dec",
-            va="center",
-            fontsize=9,
-        )
-    ax2.set_yticks(range(len(names)), names)
-    ax2.invert_yaxis()
-    ax2.set_xlim(np.log10(lrs[0]) - 0.3, np.log10(lrs[-1]) + 1.3)
-    ax2.set_xlabel("log10 learning rate")
-    ax2.set_title(f"Good range (test acc >= {TARGET}), median over seeds")
-    ax2.grid(axis="x", alpha=0.3)
-    return [_plotting.save(fig, out_dir / "lr_sensitivity.png")]
+    return plots.plot(result, out_dir)

@@ -50,7 +50,7 @@ import numpy as np
 
 import jaxopt_lessons as jol
 from jaxopt_lessons import sweeps
-from jaxopt_lessons.lessons import _plotting
+from jaxopt_lessons.lessons._common import min_median_max
 from jaxopt_lessons.problems import diabetes_least_squares, make_noisy_quadratic
 from jaxopt_lessons.problems._keys import numpy_rng
 
@@ -66,29 +66,18 @@ CLAIM = (
 
 @dataclasses.dataclass(frozen=True)
 class Thresholds:
-    """What `run` checks before it says the claim holds (the tests import these).
+    """What `run` checks before it says the claim holds (the tests import these)."""
 
-    Attributes:
-        small_eta: effective lr of the "same floor" regime (η λ_max = 0.05).
-        edge_eta: effective lr near SGD's edge (η λ_max = 1.5 of a limit of 2).
-        same_floor: HB/SGD floor ratio allowed at `small_eta` (quadratic and
-            diabetes).
-        edge_ratio_max: HB/SGD floor ratio must stay below this at `edge_eta`.
-        theory_rel, theory_se: a measured floor must lie within
-            max(theory_rel · exact, theory_se standard errors) of the exact one.
-        cos_gap_min: early cos(u, −∇f), heavy ball minus SGD, on diabetes.
-        raw_floor_factor_min: momentum added at the same raw lr must raise
-            the floor at least this many times (theory: 1/(1 − β) = 10).
-    """
-
-    small_eta: float = 0.05
-    edge_eta: float = 1.5
-    same_floor: tuple[float, float] = (0.9, 1.1)
-    edge_ratio_max: float = 0.7
+    small_eta: float = 0.05  # effective lr of the "same floor" regime
+    edge_eta: float = 1.5  # effective lr near SGD's edge (limit 2/λ_max = 2)
+    same_floor: tuple[float, float] = (0.9, 1.1)  # HB/SGD at small_eta, both problems
+    edge_ratio_max: float = 0.7  # HB/SGD floors at edge_eta stay below this
+    # A measured floor lies within max(theory_rel · exact, theory_se standard
+    # errors) of the exact one.
     theory_rel: float = 0.05
     theory_se: float = 4.0
-    cos_gap_min: float = 0.3
-    raw_floor_factor_min: float = 5.0
+    cos_gap_min: float = 0.3  # early cos(u, −∇f) on diabetes, HB − SGD
+    raw_floor_factor_min: float = 5.0  # momentum at the same raw lr (theory 10)
 
 
 THRESHOLDS = Thresholds()
@@ -201,13 +190,7 @@ class Result:
     curves: dict[str, np.ndarray]  # for the plots
 
     def numbers(self) -> dict:
-        def mmm(a):
-            a = np.asarray(a, float)
-            return [float(a.min()), float(np.median(a)), float(a.max())]
-
-        ratio = self.floor_hb / self.floor_sgd
-        ls_ratio = self.ls_floor_hb / self.ls_floor_sgd
-        out = {
+        return {
             "etas": self.etas,
             "seeds": self.seeds,
             "small_eta": THRESHOLDS.small_eta,
@@ -216,36 +199,48 @@ class Result:
             "heavy_ball_stable_below_eta": self.hb_edge,
             "floor_vs_exact_max_rel_err": self.rel_err_max,
             "floor_matches_exact_within_4se_or_5pct": self.theory_ok,
-            "quadratic": {},
-            "diabetes": {},
+            "quadratic": self._quadratic_numbers(),
+            "diabetes": self._diabetes_numbers(),
         }
-        for i, eta in enumerate(self.etas):
-            out["quadratic"][f"{eta:g}"] = {
-                "floor_sgd": mmm(self.floor_sgd[i]),
-                "floor_hb": mmm(self.floor_hb[i]),
-                "exact_sgd": mmm(self.exact_sgd[i]),
-                "exact_hb": mmm(self.exact_hb[i]),
-                "hb_over_sgd": mmm(ratio[i]),
-                "hb_over_sgd_exact": mmm(self.exact_hb[i] / self.exact_sgd[i]),
-                "early_cos_sgd": mmm(self.cos_sgd[i]),
-                "early_cos_hb": mmm(self.cos_hb[i]),
-            }
-        out["quadratic"]["same_raw_lr"] = {
+
+    def _quadratic_numbers(self) -> dict:
+        per_eta = {
+            "floor_sgd": self.floor_sgd,
+            "floor_hb": self.floor_hb,
+            "exact_sgd": self.exact_sgd,
+            "exact_hb": self.exact_hb,
+            "hb_over_sgd": self.floor_hb / self.floor_sgd,
+            "hb_over_sgd_exact": self.exact_hb / self.exact_sgd,
+            "early_cos_sgd": self.cos_sgd,
+            "early_cos_hb": self.cos_hb,
+        }
+        out = _per_eta(self.etas, per_eta)
+        out["same_raw_lr"] = {
             "lr": self.raw_lr,
-            "floor_sgd": mmm(self.raw_floor_sgd),
-            "floor_hb": mmm(self.raw_floor_hb),
-            "steps_to_1.5x_floor_sgd": mmm(self.raw_steps_sgd),
-            "steps_to_1.5x_floor_hb": mmm(self.raw_steps_hb),
+            "floor_sgd": min_median_max(self.raw_floor_sgd),
+            "floor_hb": min_median_max(self.raw_floor_hb),
+            "steps_to_1.5x_floor_sgd": min_median_max(self.raw_steps_sgd),
+            "steps_to_1.5x_floor_hb": min_median_max(self.raw_steps_hb),
         }
-        for i, eta in enumerate(self.ls_etas):
-            out["diabetes"][f"{eta:g}"] = {
-                "excess_sgd": mmm(self.ls_floor_sgd[i]),
-                "excess_hb": mmm(self.ls_floor_hb[i]),
-                "hb_over_sgd": mmm(ls_ratio[i]),
-                "early_cos_sgd": mmm(self.ls_cos_sgd[i]),
-                "early_cos_hb": mmm(self.ls_cos_hb[i]),
-            }
         return out
+
+    def _diabetes_numbers(self) -> dict:
+        per_eta = {
+            "excess_sgd": self.ls_floor_sgd,
+            "excess_hb": self.ls_floor_hb,
+            "hb_over_sgd": self.ls_floor_hb / self.ls_floor_sgd,
+            "early_cos_sgd": self.ls_cos_sgd,
+            "early_cos_hb": self.ls_cos_hb,
+        }
+        return _per_eta(self.ls_etas, per_eta)
+
+
+def _per_eta(etas, arrays: dict) -> dict:
+    """{η: {name: [min, median, max] of arrays[name][i] over seeds}}."""
+    return {
+        f"{eta:g}": {name: min_median_max(a[i]) for name, a in arrays.items()}
+        for i, eta in enumerate(etas)
+    }
 
 
 def _first_below(curve, level):
@@ -258,6 +253,163 @@ def _rng(seed, tag):
     return numpy_rng("noise.run", jax.random.fold_in(jax.random.key(seed), tag))
 
 
+def _configs(etas) -> list[tuple[float, float]]:
+    """(lr, β) rows: SGD at each η, then the heavy ball at the same effective η."""
+    return [(eta, 0.0) for eta in etas] + [(eta * (1 - BETA), BETA) for eta in etas]
+
+
+def _quadratic_experiment(seeds, etas, steps, streams, seed) -> dict:
+    """Experiment A: rows (problem, (lr, β)), one compiled program.
+
+    The configs are `_configs(etas)` and, last, momentum added at the raw lr
+    etas[0]. Floors, standard errors and early cosines come back as
+    (configs, seeds) arrays, curves as (seeds, configs, steps).
+    """
+    problems = [make_noisy_quadratic(10.0, DIM, SIGMA, key=s) for s in seeds]
+    configs = [*_configs(etas), (etas[0], BETA)]
+    rows = [
+        {"lr": lr, "beta": b, "hessian": p.quadratic.hessian, "x0": p.x0}
+        for p in problems
+        for lr, b in configs
+    ]
+    noise = _rng(seed, 0).standard_normal((streams, steps, DIM))
+    out = sweeps.sweep(
+        _noisy_quadratic_run, rows, SIGMA, jnp.asarray(noise, jnp.float32)
+    ).outputs
+    shape = (len(seeds), len(configs))
+    floor = out["floor"].reshape(shape).T
+    curve = out["curve"].reshape(*shape, -1)
+    return {
+        "floor": floor,
+        "floor_se": out["floor_se"].reshape(shape).T,
+        "cos": out["early_cos"].reshape(shape).T,
+        "curve": curve,
+        "exact": np.array(
+            [[p.stationary_loss(lr, b) for p in problems] for lr, b in configs]
+        ),
+        # Stability limits in effective-step terms, η = lr/(1 − β).
+        "sgd_edge": min(p.edge_learning_rate(0.0) for p in problems),
+        "hb_edge": min(p.edge_learning_rate(BETA) for p in problems) / (1 - BETA),
+        "raw_steps_sgd": [
+            _first_below(curve[s, 0], 1.5 * floor[0, s]) for s in range(len(seeds))
+        ],
+        "raw_steps_hb": [
+            _first_below(curve[s, -1], 1.5 * floor[-1, s]) for s in range(len(seeds))
+        ],
+    }
+
+
+def _diabetes_experiment(seed, seeds, etas, steps, streams) -> dict:
+    """Experiment B: minibatch least squares on diabetes, one sweep per seed.
+
+    Floors and early cosines come back as (configs, seeds) arrays, the first
+    seed's curves as the sweep's outputs.
+    """
+    data = diabetes_least_squares(seed)
+    configs = _configs(etas)
+    shared = (data.x, data.y, data.w_star, data.loss_star)
+    floor = np.zeros((len(configs), len(seeds)))
+    cos = np.zeros_like(floor)
+    curves = []
+    for j, s in enumerate(seeds):
+        batches = _rng(s, 1).integers(0, data.x.shape[0], (streams, steps, BATCH))
+        res = sweeps.sweep(
+            _minibatch_run,
+            [{"lr": lr, "beta": b} for lr, b in configs],
+            *shared,
+            jnp.asarray(batches, jnp.int32),
+        ).outputs
+        floor[:, j], cos[:, j] = res["floor"], res["early_cos"]
+        if j == 0:
+            curves = res
+    return {"floor": floor, "cos": cos, "curves": curves}
+
+
+def _fields(quad: dict, ls: dict, k: int, m: int, t: Thresholds) -> dict:
+    """The Result's numbers and curves from both experiments (k and m etas)."""
+    floor, exact = quad["floor"][: 2 * k], quad["exact"][: 2 * k]
+    rel_err = np.abs(floor / exact - 1)
+    # The measured floor is an average over finitely many streams: compare it
+    # with the exact value within 5 % or 4 standard errors, whichever is wider.
+    allowed = np.maximum(t.theory_rel * exact, t.theory_se * quad["floor_se"][: 2 * k])
+    curve, ls_curves = quad["curve"][0], ls["curves"]  # problem 0, seed 0
+    return {
+        "floor_sgd": floor[:k],
+        "floor_hb": floor[k:],
+        "exact_sgd": exact[:k],
+        "exact_hb": exact[k:],
+        "sgd_edge": quad["sgd_edge"],
+        "hb_edge": quad["hb_edge"],
+        "rel_err_max": float(rel_err.max()),
+        "theory_ok": bool((np.abs(floor - exact) <= allowed).all()),
+        "cos_sgd": quad["cos"][:k],
+        "cos_hb": quad["cos"][k : 2 * k],
+        "raw_floor_sgd": quad["floor"][0],  # arrays here, lists in the Result
+        "raw_floor_hb": quad["floor"][-1],
+        "raw_steps_sgd": quad["raw_steps_sgd"],
+        "raw_steps_hb": quad["raw_steps_hb"],
+        "ls_floor_sgd": ls["floor"][:m],
+        "ls_floor_hb": ls["floor"][m:],
+        "ls_cos_sgd": ls["cos"][:m],
+        "ls_cos_hb": ls["cos"][m:],
+        "curves": {
+            "quadratic_sgd": curve[:k],  # (etas, steps)
+            "quadratic_hb": curve[k : 2 * k],
+            "quadratic_exact_sgd": exact[:k, 0],
+            "quadratic_exact_hb": exact[k:, 0],
+            "diabetes_sgd": ls_curves["curve"][:m],
+            "diabetes_hb": ls_curves["curve"][m:],
+            "diabetes_cos_sgd": ls_curves["cos_curve"][:m],
+            "diabetes_cos_hb": ls_curves["cos_curve"][m:],
+        },
+    }
+
+
+def _checks(f: dict, etas: list[float], t: Thresholds) -> dict:
+    """The verdict on both regimes, the theory and the direction."""
+    ratio = f["floor_hb"] / f["floor_sgd"]
+    ls_ratio = f["ls_floor_hb"] / f["ls_floor_sgd"]
+    cos_gap = f["ls_cos_hb"][0] - f["ls_cos_sgd"][0]  # first ls eta (0.01)
+    small, edge = etas.index(t.small_eta), etas.index(t.edge_eta)
+    low, high = t.same_floor
+    return {
+        "floors_match_exact_theory": f["theory_ok"],
+        "same_floor_small_eta_quadratic": low <= ratio[small].min()
+        and ratio[small].max() <= high,
+        "same_floor_diabetes": low <= ls_ratio[0].min() and ls_ratio[0].max() <= high,
+        "lower_floor_near_sgd_edge": ratio[edge].max() < t.edge_ratio_max,
+        "edge_eta_stable_for_both": t.edge_eta < f["sgd_edge"] < f["hb_edge"],
+        "momentum_direction_closer": cos_gap.min() >= t.cos_gap_min,
+        "same_raw_lr_raises_floor": (f["raw_floor_hb"] / f["raw_floor_sgd"]).min()
+        >= t.raw_floor_factor_min,
+    }
+
+
+def _measured(f: dict, etas: list[float], ls_etas: list[float], t: Thresholds) -> str:
+    med = np.median
+    ratio = f["floor_hb"] / f["floor_sgd"]
+
+    def floors(eta):
+        i = etas.index(eta)
+        return (
+            f"SGD {med(f['floor_sgd'][i]):#.3g} vs HB "
+            f"{med(f['floor_hb'][i]):#.3g} (exact {med(f['exact_sgd'][i]):#.3g} vs "
+            f"{med(f['exact_hb'][i]):#.3g}), HB/SGD {med(ratio[i]):.2f}"
+        )
+
+    return (
+        f"matched η_eff, noisy quadratic: η={t.small_eta:g} floor "
+        f"{floors(t.small_eta)}; near SGD's edge η={t.edge_eta:g} (limit "
+        f"{f['sgd_edge']:.3g}; HB's {f['hb_edge']:.3g}) floor {floors(t.edge_eta)}; "
+        f"diabetes η={ls_etas[0]:g} HB/SGD "
+        f"{med(f['ls_floor_hb'][0] / f['ls_floor_sgd'][0]):.2f}; early cos(u, −∇f) "
+        f"on diabetes SGD {med(f['ls_cos_sgd'][0]):.2f} vs HB "
+        f"{med(f['ls_cos_hb'][0]):.2f}; floors within "
+        f"{100 * f['rel_err_max']:.1f}% of exact theory; same raw lr: floor "
+        f"×{med(f['raw_floor_hb'] / f['raw_floor_sgd']):.1f}"
+    )
+
+
 def run(*, quick: bool = False, seed: int = 0) -> Result:
     """Measures noise floors and early directions; `quick` uses fewer streams and steps."""
     t = THRESHOLDS
@@ -267,231 +419,27 @@ def run(*, quick: bool = False, seed: int = 0) -> Result:
     ls_etas = [0.01] if quick else [0.01, 0.05]
     ls_seeds = seeds[:1] if quick else seeds
     ls_steps, ls_streams = (1500, 8) if quick else (3000, 16)
-    raw_lr = etas[0]
-
-    # A. Noisy quadratic: rows (problem, method, eta), one compiled program.
-    problems = [make_noisy_quadratic(10.0, DIM, SIGMA, key=s) for s in seeds]
-    configs = [(eta, 0.0) for eta in etas] + [(eta * (1 - BETA), BETA) for eta in etas]
-    configs.append((raw_lr, BETA))  # momentum added at the same raw lr
-    rows = [
-        {"lr": lr, "beta": b, "hessian": p.quadratic.hessian, "x0": p.x0}
-        for p in problems
-        for lr, b in configs
-    ]
-    settings = {k: np.stack([np.asarray(r[k]) for r in rows]) for k in rows[0]}
-    out = sweeps.sweep(
-        _noisy_quadratic_run,
-        settings,
-        SIGMA,
-        jnp.asarray(_rng(seed, 0).standard_normal((streams, steps, DIM)), jnp.float32),
-    ).outputs
-    n_cfg = len(configs)
-    floor = out["floor"].reshape(len(seeds), n_cfg).T  # (configs, seeds)
-    cos = out["early_cos"].reshape(len(seeds), n_cfg).T
-    curve = out["curve"].reshape(len(seeds), n_cfg, -1)
-    exact = np.array(
-        [[p.stationary_loss(lr, b) for p in problems] for lr, b in configs]
-    )
-    # Stability limits in effective-step terms, η = lr/(1 − β).
-    sgd_edge = min(p.edge_learning_rate(0.0) for p in problems)
-    hb_edge = min(p.edge_learning_rate(BETA) for p in problems) / (1 - BETA)
-    k = len(etas)
-    raw_floor_hb = floor[-1]
-    raw_floor_sgd = floor[0]
-    raw_steps_sgd = [
-        _first_below(curve[s, 0], 1.5 * floor[0, s]) for s in range(len(seeds))
-    ]
-    raw_steps_hb = [
-        _first_below(curve[s, -1], 1.5 * floor[-1, s]) for s in range(len(seeds))
-    ]
-
-    # B. Diabetes least squares, batch 8.
-    data = diabetes_least_squares(seed)
-    ls_configs = [(eta, 0.0) for eta in ls_etas] + [
-        (eta * (1 - BETA), BETA) for eta in ls_etas
-    ]
-    ls_settings = {
-        "lr": np.array([c[0] for c in ls_configs]),
-        "beta": np.array([c[1] for c in ls_configs]),
-    }
-    ls_floor = np.zeros((len(ls_configs), len(ls_seeds)))
-    ls_cos = np.zeros_like(ls_floor)
-    ls_curves = []
-    for j, s in enumerate(ls_seeds):
-        res = sweeps.sweep(
-            _minibatch_run,
-            ls_settings,
-            data.x,
-            data.y,
-            data.w_star,
-            data.loss_star,
-            jnp.asarray(
-                _rng(s, 1).integers(0, data.x.shape[0], (ls_streams, ls_steps, BATCH)),
-                jnp.int32,
-            ),
-        ).outputs
-        ls_floor[:, j], ls_cos[:, j] = res["floor"], res["early_cos"]
-        if j == 0:
-            ls_curves = res
-    m = len(ls_etas)
-
-    result_floor_sgd, result_floor_hb = floor[:k], floor[k : 2 * k]
-    ratio = result_floor_hb / result_floor_sgd
-    ls_ratio = ls_floor[m:] / ls_floor[:m]
-    rel_err = np.abs(floor[: 2 * k] / exact[: 2 * k] - 1)
-    # The measured floor is an average over finitely many streams: compare it
-    # with the exact value within 5 % or 4 standard errors, whichever is wider.
-    floor_se = out["floor_se"].reshape(len(seeds), n_cfg).T[: 2 * k]
-    allowed = np.maximum(t.theory_rel * exact[: 2 * k], t.theory_se * floor_se)
-    theory_ok = np.abs(floor[: 2 * k] - exact[: 2 * k]) <= allowed
-    cos_gap = ls_cos[m] - ls_cos[0]  # first ls eta (0.01): HB − SGD
-    small, edge = etas.index(t.small_eta), etas.index(t.edge_eta)
-    low, high = t.same_floor
-    checks = {
-        "floors_match_exact_theory": bool(theory_ok.all()),
-        "same_floor_small_eta_quadratic": low <= ratio[small].min()
-        and ratio[small].max() <= high,
-        "same_floor_diabetes": low <= ls_ratio[0].min() and ls_ratio[0].max() <= high,
-        "lower_floor_near_sgd_edge": ratio[edge].max() < t.edge_ratio_max,
-        "edge_eta_stable_for_both": t.edge_eta < sgd_edge < hb_edge,
-        "momentum_direction_closer": cos_gap.min() >= t.cos_gap_min,
-        "same_raw_lr_raises_floor": (raw_floor_hb / raw_floor_sgd).min()
-        >= t.raw_floor_factor_min,
-    }
-
-    def floors(i):
-        return (
-            f"SGD {np.median(result_floor_sgd[i]):#.3g} vs HB "
-            f"{np.median(result_floor_hb[i]):#.3g} (exact {np.median(exact[i]):#.3g} vs "
-            f"{np.median(exact[k + i]):#.3g}), HB/SGD {np.median(ratio[i]):.2f}"
-        )
-
-    measured = (
-        f"matched η_eff, noisy quadratic: η={t.small_eta:g} floor {floors(small)}; "
-        f"near SGD's edge η={t.edge_eta:g} (limit {sgd_edge:.3g}; HB's "
-        f"{hb_edge:.3g}) floor {floors(edge)}; diabetes η={ls_etas[0]:g} HB/SGD "
-        f"{np.median(ls_ratio[0]):.2f}; early cos(u, −∇f) on diabetes SGD "
-        f"{np.median(ls_cos[0]):.2f} vs HB {np.median(ls_cos[m]):.2f}; floors within "
-        f"{100 * rel_err.max():.1f}% of exact theory; same raw lr: floor "
-        f"×{np.median(raw_floor_hb / raw_floor_sgd):.1f}"
-    )
-    curves = {
-        "quadratic_sgd": curve[0, :k],  # (etas, steps), problem 0
-        "quadratic_hb": curve[0, k : 2 * k],
-        "quadratic_exact_sgd": exact[:k, 0],
-        "quadratic_exact_hb": exact[k : 2 * k, 0],
-        "diabetes_sgd": ls_curves["curve"][:m],
-        "diabetes_hb": ls_curves["curve"][m:],
-        "diabetes_cos_sgd": ls_curves["cos_curve"][:m],
-        "diabetes_cos_hb": ls_curves["cos_curve"][m:],
-    }
+    quad = _quadratic_experiment(seeds, etas, steps, streams, seed)
+    ls = _diabetes_experiment(seed, ls_seeds, ls_etas, ls_steps, ls_streams)
+    f = _fields(quad, ls, len(etas), len(ls_etas), t)
+    checks = _checks(f, etas, t)
+    measured = _measured(f, etas, ls_etas, t)
+    f["raw_floor_sgd"] = f["raw_floor_sgd"].tolist()
+    f["raw_floor_hb"] = f["raw_floor_hb"].tolist()
     return Result(
         holds=bool(all(checks.values())),
         measured=measured,
         etas=etas,
         seeds=seeds,
-        floor_sgd=result_floor_sgd,
-        floor_hb=result_floor_hb,
-        exact_sgd=exact[:k],
-        exact_hb=exact[k : 2 * k],
-        sgd_edge=sgd_edge,
-        hb_edge=hb_edge,
-        rel_err_max=float(rel_err.max()),
-        theory_ok=bool(theory_ok.all()),
-        cos_sgd=cos[:k],
-        cos_hb=cos[k : 2 * k],
-        raw_lr=raw_lr,
-        raw_floor_sgd=raw_floor_sgd.tolist(),
-        raw_floor_hb=raw_floor_hb.tolist(),
-        raw_steps_sgd=raw_steps_sgd,
-        raw_steps_hb=raw_steps_hb,
+        raw_lr=etas[0],  # momentum added at SGD's lr of the first η
         ls_etas=ls_etas,
-        ls_floor_sgd=ls_floor[:m],
-        ls_floor_hb=ls_floor[m:],
-        ls_cos_sgd=ls_cos[:m],
-        ls_cos_hb=ls_cos[m:],
-        curves=curves,
+        **f,
     )
 
 
 def plot(result: Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
-    """Noise floors (log y) with exact values; the direction of the first steps."""
-    import matplotlib
+    """Noise floors (log y) with exact values; the direction of the first steps
+    (drawn by `lessons.plots.noise`)."""
+    from jaxopt_lessons.lessons.plots import noise as plots
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    out_dir = pathlib.Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    c = result.curves
-    paths = []
-    fig, (ax, ax_ls) = plt.subplots(1, 2, figsize=(12, 4.6))
-    colors = plt.get_cmap("tab10").colors
-    for i, eta in enumerate(result.etas):
-        ax.semilogy(
-            c["quadratic_sgd"][i], color=colors[i], lw=0.8, label=f"SGD, η={eta:g}"
-        )
-        ax.semilogy(
-            c["quadratic_hb"][i],
-            color=colors[i],
-            lw=0.8,
-            ls="--",
-            label=f"heavy ball β={BETA}, η_eff={eta:g}",
-        )
-        ax.axhline(c["quadratic_exact_sgd"][i], color=colors[i], ls=":", lw=1.2)
-        ax.axhline(c["quadratic_exact_hb"][i], color=colors[i], ls=":", lw=1.2)
-    ax.set_xlabel("step")
-    ax.set_ylabel("E f(x) (mean over noise streams)")
-    for i, eta in enumerate(result.etas):
-        measured = np.median(result.floor_hb[i] / result.floor_sgd[i])
-        exact = np.median(result.exact_hb[i] / result.exact_sgd[i])
-        ax.annotate(
-            f"η={eta:g}: HB/SGD {measured:.2f} (exact {exact:.2f})",
-            xy=(1.0, c["quadratic_exact_sgd"][i]),
-            xycoords=("axes fraction", "data"),
-            xytext=(4, 0),
-            textcoords="offset points",
-            va="center",
-            fontsize=7,
-            color=colors[i],
-        )
-    ax.set_title(
-        f"Noisy quadratic, matched η_eff (SGD's edge: η = {result.sgd_edge:g})\n"
-        "solid SGD, dashed heavy ball, dotted exact floors",
-        fontsize=10,
-    )
-    ax.legend(fontsize=7, ncol=2)
-    for i, eta in enumerate(result.ls_etas):
-        ax_ls.semilogy(
-            c["diabetes_sgd"][i], color=colors[i], lw=0.8, label=f"SGD, η={eta:g}"
-        )
-        ax_ls.semilogy(
-            c["diabetes_hb"][i],
-            color=colors[i],
-            lw=0.8,
-            ls="--",
-            label=f"heavy ball, η_eff={eta:g}",
-        )
-    ax_ls.set_xlabel("step")
-    ax_ls.set_ylabel("excess loss f(w) − f(w*)")
-    ax_ls.set_title(f"Diabetes least squares, batch {BATCH}")
-    ax_ls.legend(fontsize=8)
-    paths.append(_plotting.save(fig, out_dir / "noise_floors.png"))
-
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    for i, eta in enumerate(result.ls_etas):
-        ax.plot(c["diabetes_cos_sgd"][i], color=colors[i], label=f"SGD, η={eta:g}")
-        ax.plot(
-            c["diabetes_cos_hb"][i],
-            color=colors[i],
-            ls="--",
-            label=f"heavy ball, η_eff={eta:g}",
-        )
-    ax.axvspan(0, EARLY, color="0.9", label=f"first {EARLY} steps (measured)")
-    ax.set_xlabel("step")
-    ax.set_ylabel("cos(update, −full-batch gradient)")
-    ax.set_ylim(-0.5, 1.05)
-    ax.set_title("Direction of the step: momentum averages out minibatch noise")
-    ax.legend(fontsize=8)
-    paths.append(_plotting.save(fig, out_dir / "noise_direction.png"))
-    return paths
+    return plots.plot(result, out_dir)

@@ -36,7 +36,6 @@ import numpy as np
 
 import jaxopt_lessons as jol
 from jaxopt_lessons import diagnostics, sweeps
-from jaxopt_lessons.lessons import _plotting
 from jaxopt_lessons.problems import breast_cancer_logistic, make_scaled_bowl, quadratic
 
 CLAIM_ID = "scales"
@@ -47,6 +46,21 @@ CLAIM = (
     "only when the scales are aligned with the coordinates (on a rotated ravine the "
     "advantage vanishes)."
 )
+
+
+@dataclasses.dataclass(frozen=True)
+class Thresholds:
+    """What `run` checks before it says the claim holds (the tests import these)."""
+
+    step_ratio_rtol: float = 0.01  # bowl, first |Δx₁|/|Δx₂|: SGD 1000, adaptive 1
+    sgd_progress_max: float = 0.4  # SGD's shallow progress in BOWL_STEPS steps
+    adaptive_progress_min: float = 0.95  # RMSprop's and Adam's
+    adam_speedup_min: float = 10.0  # SGD/Adam steps, axis-aligned 10-D, every seed
+    rotated_slowdown_min: float = 3.0  # RMSprop rotated/axis steps, median
+    raw_loss_ratio_max: float = 0.5  # Adam's worst / SGD's best loss, raw features
+
+
+THRESHOLDS = Thresholds()
 
 OPTIMIZERS = ("SGD", "momentum 0.9", "RMSprop", "Adam")
 BOWL_LRS = (1.9e-3, 1e-3, 1e-2, 1e-2)  # A: SGD at its largest stable lr (limit 2e-3)
@@ -168,25 +182,11 @@ class Result:
         }
 
 
-def _settings(rows):
-    return {k: np.stack([np.asarray(r[k]) for r in rows]) for k in rows[0]}
-
-
-def run(*, quick: bool = False, seed: int = 0) -> Result:
-    """Measures the three experiments; `quick` uses one seed for B and C."""
-    nd_seeds = [seed] if quick else [seed + i for i in range(3)]
-    logreg_seeds = [seed] if quick else [seed + i for i in range(3)]
-
-    # A. The 1000:1 bowl.
+def _bowl_experiment() -> dict:
+    """Experiment A: every optimizer on the 1000:1 bowl, in one sweep."""
     bowl = make_scaled_bowl((1000.0, 1.0))
-    rows = [
-        {"lr": lr, "which": i, "hessian": bowl.hessian, "x0": bowl.x0}
-        for i, lr in enumerate(BOWL_LRS)
-    ]
-    settings = _settings(rows)
-    out = sweeps.sweep(
-        _bowl_run, {k: settings[k] for k in ("lr", "which")}, bowl.hessian, bowl.x0
-    ).outputs
+    settings = {"lr": np.asarray(BOWL_LRS), "which": np.arange(len(OPTIMIZERS))}
+    out = sweeps.sweep(_bowl_run, settings, bowl.hessian, bowl.x0).outputs
     x0 = np.asarray(bowl.x0)
     ratio_first, ratio_median, progress, spread = {}, {}, {}, {}
     for i, name in enumerate(OPTIMIZERS):
@@ -197,8 +197,26 @@ def run(*, quick: bool = False, seed: int = 0) -> Result:
         ratio_median[name] = float(np.median(ratios[:10]))
         progress[name] = float(1 - abs(path[-1, 1]) / abs(path[0, 1]))
         spread[name] = [float(out["spread"][i][k]) for k in (0, 9, 19)]
+    return {
+        "bowl_step_ratio_first": ratio_first,
+        "bowl_step_ratio_median10": ratio_median,
+        "bowl_shallow_progress": progress,
+        "bowl_spread_log10": spread,
+        "plot_data": {
+            "bowl_paths": {
+                n: np.concatenate([x0[None], out["path"][i]])
+                for i, n in enumerate(OPTIMIZERS)
+            },
+            "bowl_effective_lr": {
+                n: out["effective_lr"][i][9] for i, n in enumerate(OPTIMIZERS)
+            },
+        },
+    }
 
-    # B. n-D bowls, axis-aligned and rotated; every optimizer and lr in one sweep.
+
+def _nd_experiment(nd_seeds) -> dict:
+    """Experiment B: 10-D bowls, axis-aligned and rotated; every optimizer and
+    lr in one sweep; each optimizer's steps at its best lr."""
     scales = np.logspace(0, 3, ND_DIM)
     problems = {
         (kind, s): quadratic(scales, rotated=(kind == "rotated"), key=s)
@@ -212,7 +230,7 @@ def run(*, quick: bool = False, seed: int = 0) -> Result:
         for lr in ND_LRS
     ]
     counts = sweeps.sweep(
-        _steps_to_stay_below, _settings(rows), ND_TOLERANCE, method="vmap"
+        _steps_to_stay_below, rows, ND_TOLERANCE, method="vmap"
     ).outputs
     counts = np.where(counts > ND_STEPS, np.inf, counts).astype(float)
     counts = counts.reshape(len(problems), len(OPTIMIZERS), len(ND_LRS))
@@ -223,10 +241,13 @@ def run(*, quick: bool = False, seed: int = 0) -> Result:
             best = int(np.argmin(counts[p, i]))
             nd_steps[kind].setdefault(name, []).append(float(counts[p, i, best]))
             nd_best_lr[kind].setdefault(name, []).append(float(ND_LRS[best]))
+    return {"nd_seeds": nd_seeds, "nd_steps": nd_steps, "nd_best_lr": nd_best_lr}
 
-    # C. Breast cancer, raw against standardised features.
-    rows = [{"lr": lr, "which": i} for i in range(len(OPTIMIZERS)) for lr in LOGREG_LRS]
-    lr_settings = _settings(rows)
+
+def _logreg_experiment(logreg_seeds) -> dict:
+    """Experiment C: breast cancer, raw against standardised features; the best
+    loss per optimizer and seed, and the first seed's curves at the best lr."""
+    lr_settings = sweeps.grid(which=np.arange(len(OPTIMIZERS)), lr=LOGREG_LRS)
     best_loss = {"raw": {}, "standardized": {}}
     curves, effective = {}, {}
     for kind in ("raw", "standardized"):
@@ -236,45 +257,64 @@ def run(*, quick: bool = False, seed: int = 0) -> Result:
             )
             res = sweeps.sweep(
                 _logreg_run, lr_settings, problem.x, problem.y, method="vmap"
-            )
-            final = np.where(
-                np.isfinite(res.outputs["final"]), res.outputs["final"], np.inf
-            )
+            ).outputs
+            final = np.where(np.isfinite(res["final"]), res["final"], np.inf)
             final = final.reshape(len(OPTIMIZERS), len(LOGREG_LRS))
             for i, name in enumerate(OPTIMIZERS):
                 best = int(np.argmin(final[i]))
                 best_loss[kind].setdefault(name, []).append(float(final[i, best]))
                 if s == logreg_seeds[0]:
                     row = i * len(LOGREG_LRS) + best
-                    curves[(kind, name)] = res.outputs["curve"][row]
-                    effective[(kind, name)] = res.outputs["effective_lr"][row]
+                    curves[(kind, name)] = res["curve"][row]
+                    effective[(kind, name)] = res["effective_lr"][row]
             if kind == "raw" and s == logreg_seeds[0]:
                 feature_scale = np.abs(np.asarray(problem.x)).mean(0)
-    eff_spread = {
+    spread = {
         name: float(
             np.log10(effective[("raw", name)].max() / effective[("raw", name)].min())
         )
         for name in OPTIMIZERS
     }
+    return {
+        "logreg_seeds": logreg_seeds,
+        "logreg_best_loss": best_loss,
+        "logreg_effective_spread": spread,
+        "plot_data": {
+            "logreg_curves": curves,
+            "logreg_effective_lr": effective,
+            "feature_scale": feature_scale,
+        },
+    }
 
-    # The verdict, as the lesson states it (caveat included).
-    steps_axis, steps_rot = nd_steps["axis"], nd_steps["rotated"]
+
+def _checks(f: dict, t: Thresholds = THRESHOLDS) -> dict:
+    """The verdict, as the lesson states it (caveat included)."""
+    ratio_first, progress = f["bowl_step_ratio_first"], f["bowl_shallow_progress"]
+    steps_axis, steps_rot = f["nd_steps"]["axis"], f["nd_steps"]["rotated"]
     sgd_over_adam = np.array(steps_axis["SGD"]) / np.array(steps_axis["Adam"])
     rms_rot_over_axis = np.array(steps_rot["RMSprop"]) / np.array(steps_axis["RMSprop"])
-    raw = best_loss["raw"]
-    checks = {
-        "sgd_steps_1000_to_1": abs(ratio_first["SGD"] / 1000 - 1) < 0.01,
+    raw = f["logreg_best_loss"]["raw"]
+    return {
+        "sgd_steps_1000_to_1": abs(ratio_first["SGD"] / 1000 - 1) < t.step_ratio_rtol,
         "adaptive_steps_equal": all(
-            abs(ratio_first[n] - 1) < 0.01 for n in ("RMSprop", "Adam")
+            abs(ratio_first[n] - 1) < t.step_ratio_rtol for n in ("RMSprop", "Adam")
         ),
-        "shallow_stalls_for_sgd": progress["SGD"] < 0.4
-        and min(progress["RMSprop"], progress["Adam"]) > 0.95,
-        "adam_10x_fewer_steps_axis_aligned": sgd_over_adam.min() >= 10,
-        "rmsprop_advantage_vanishes_rotated": np.median(rms_rot_over_axis) >= 3,
-        "adam_beats_sgd_on_raw_features": max(raw["Adam"]) < 0.5 * min(raw["SGD"]),
+        "shallow_stalls_for_sgd": progress["SGD"] < t.sgd_progress_max
+        and min(progress["RMSprop"], progress["Adam"]) > t.adaptive_progress_min,
+        "adam_10x_fewer_steps_axis_aligned": sgd_over_adam.min() >= t.adam_speedup_min,
+        "rmsprop_advantage_vanishes_rotated": np.median(rms_rot_over_axis)
+        >= t.rotated_slowdown_min,
+        "adam_beats_sgd_on_raw_features": max(raw["Adam"])
+        < t.raw_loss_ratio_max * min(raw["SGD"]),
     }
+
+
+def _measured(f: dict) -> str:
+    ratio_first, progress = f["bowl_step_ratio_first"], f["bowl_shallow_progress"]
+    steps_axis, steps_rot = f["nd_steps"]["axis"], f["nd_steps"]["rotated"]
+    raw = f["logreg_best_loss"]["raw"]
     med = np.median
-    measured = (
+    return (
         f"1000:1 bowl: step ratio SGD {ratio_first['SGD']:.0f}, RMSprop "
         f"{ratio_first['RMSprop']:.3f}, Adam {ratio_first['Adam']:.3f}; shallow progress "
         f"in 200 steps SGD {progress['SGD']:.3f} vs RMSprop {progress['RMSprop']:.3f}; "
@@ -283,141 +323,24 @@ def run(*, quick: bool = False, seed: int = 0) -> Result:
         f"vs axis {med(steps_axis['RMSprop']):.0f}; raw breast_cancer loss SGD "
         f"{med(raw['SGD']):.3f} vs Adam {med(raw['Adam']):.3f}"
     )
-    plot_data = {
-        "bowl_paths": {
-            n: np.concatenate([x0[None], out["path"][i]])
-            for i, n in enumerate(OPTIMIZERS)
-        },
-        "bowl_effective_lr": {
-            n: out["effective_lr"][i][9] for i, n in enumerate(OPTIMIZERS)
-        },
-        "logreg_curves": curves,
-        "logreg_effective_lr": effective,
-        "feature_scale": feature_scale,
-    }
-    return Result(
-        holds=bool(all(checks.values())),
-        measured=measured,
-        bowl_step_ratio_first=ratio_first,
-        bowl_step_ratio_median10=ratio_median,
-        bowl_shallow_progress=progress,
-        bowl_spread_log10=spread,
-        nd_seeds=nd_seeds,
-        nd_steps=nd_steps,
-        nd_best_lr=nd_best_lr,
-        logreg_seeds=logreg_seeds,
-        logreg_best_loss=best_loss,
-        logreg_effective_spread=eff_spread,
-        plot_data=plot_data,
-    )
+
+
+def run(*, quick: bool = False, seed: int = 0) -> Result:
+    """Measures the three experiments; `quick` uses one seed for B and C."""
+    nd_seeds = [seed] if quick else [seed + i for i in range(3)]
+    logreg_seeds = [seed] if quick else [seed + i for i in range(3)]
+    bowl = _bowl_experiment()
+    nd = _nd_experiment(nd_seeds)
+    logreg = _logreg_experiment(logreg_seeds)
+    f = {**bowl, **nd, **logreg}
+    f["plot_data"] = {**bowl["plot_data"], **logreg["plot_data"]}
+    checks = _checks(f)
+    return Result(holds=bool(all(checks.values())), measured=_measured(f), **f)
 
 
 def plot(result: Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
-    """Bowl paths, per-coordinate effective lrs, axis vs rotated, raw vs standardised."""
-    import matplotlib
+    """Bowl paths, per-coordinate effective lrs, axis vs rotated, raw vs
+    standardised (drawn by `lessons.plots.scales`)."""
+    from jaxopt_lessons.lessons.plots import scales as plots
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    out_dir = pathlib.Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    d = result.plot_data
-    colors = dict(zip(OPTIMIZERS, plt.get_cmap("tab10").colors, strict=False))
-    paths = []
-
-    # 1. The 1000:1 bowl: paths and the shallow coordinate per step.
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.6))
-    gx, gy = np.meshgrid(np.linspace(-1.1, 1.1, 200), np.linspace(-0.1, 1.1, 200))
-    f = 0.5 * (1000 * gx**2 + gy**2)
-    # Near-vertical lines x₁ = ±√((2f − x₂²)/1000); labels along the bottom
-    # strip x₂ = −0.05, right of the paths' column, where no path runs.
-    levels = _plotting.nice_levels(0.05, f.max())
-    label_y = -0.05
-    label_at = {
-        level: (np.sqrt((2 * level - label_y**2) / 1000), label_y)
-        for level in levels
-        if 0.12 < np.sqrt((2 * level - label_y**2) / 1000) < 1.05
-    }
-    _plotting.loss_contours(ax, gx, gy, f, levels, label_at=label_at)
-    for name, p in d["bowl_paths"].items():
-        ax.plot(
-            p[:, 0], p[:, 1], "-o", ms=2, lw=1, color=colors[name], label=name, zorder=3
-        )
-    ax.set_xlim(-0.6, 1.1)
-    ax.set_xlabel("x₁ (steep: gradient 1000 x₁)")
-    ax.set_ylabel("x₂ (shallow: gradient x₂)")
-    ax.set_title(f"Bowl ½(1000 x₁² + x₂²), {BOWL_STEPS} steps")
-    ax.legend(fontsize=8, loc="upper left")
-    for name, p in d["bowl_paths"].items():
-        ax2.semilogy(np.abs(p[:, 1]) + 1e-12, color=colors[name], label=name)
-    ax2.set_ylim(1e-4, 2)
-    ax2.set_xlabel("step")
-    ax2.set_ylabel("|x₂| (shallow coordinate, log)")
-    ax2.set_title("Progress along the shallow direction")
-    ax2.legend(fontsize=8)
-    paths.append(_plotting.save(fig, out_dir / "scales_bowl.png"))
-
-    # 2. Effective per-coordinate learning rates |u_i| / |g_i|.
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.6), width_ratios=[1, 2])
-    width = 0.2
-    for i, name in enumerate(OPTIMIZERS):
-        ax.bar(
-            np.arange(2) + (i - 1.5) * width,
-            d["bowl_effective_lr"][name],
-            width,
-            color=colors[name],
-            label=name,
-        )
-    ax.set_xticks([0, 1], ["x₁ (steep)", "x₂ (shallow)"])
-    ax.set_yscale("log")
-    ax.set_ylabel("effective learning rate |uᵢ| / |gᵢ| (step 10)")
-    ax.set_title("1000:1 bowl")
-    ax.legend(fontsize=8)
-    order = np.argsort(d["feature_scale"])
-    for name in OPTIMIZERS:
-        eff = d["logreg_effective_lr"][("raw", name)][:-1][order]
-        ax2.semilogy(
-            np.arange(eff.size), eff, "o-", ms=3, color=colors[name], label=name
-        )
-    lo, hi = d["feature_scale"].min(), d["feature_scale"].max()
-    ax2.set_xlabel(f"feature, sorted by mean |value| ({lo:.2g} … {hi:.3g})")
-    ax2.set_ylabel("effective learning rate |uᵢ| / |gᵢ| (last step)")
-    ax2.set_title("Raw breast_cancer, each optimizer at its best lr")
-    ax2.legend(fontsize=8)
-    paths.append(_plotting.save(fig, out_dir / "scales_effective_lr.png"))
-
-    # 3. Axis-aligned against rotated, and raw against standardised features.
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.6))
-    x = np.arange(len(OPTIMIZERS))
-    for k, (kind, hatch) in enumerate((("axis", ""), ("rotated", "//"))):
-        values = [np.median(result.nd_steps[kind][n]) for n in OPTIMIZERS]
-        ax.bar(
-            x + (k - 0.5) * 0.38,
-            values,
-            0.38,
-            hatch=hatch,
-            color=[colors[n] for n in OPTIMIZERS],
-            edgecolor="k",
-            label="axis-aligned" if kind == "axis" else "rotated",
-        )
-    ax.set_xticks(x, OPTIMIZERS)
-    ax.set_yscale("log")
-    ax.set_ylabel(f"steps until ‖x‖/‖x₀‖ stays < {ND_TOLERANCE:g} (best lr)")
-    ax.set_title(f"{ND_DIM}-D bowl, scales 1 … 1000 (median over seeds)")
-    ax.legend()
-    for name in OPTIMIZERS:
-        ax2.semilogy(
-            d["logreg_curves"][("raw", name)], color=colors[name], label=f"{name}, raw"
-        )
-        ax2.semilogy(
-            d["logreg_curves"][("standardized", name)],
-            color=colors[name],
-            ls="--",
-            label=f"{name}, standardised",
-        )
-    ax2.set_xlabel("step")
-    ax2.set_ylabel("training loss (log)")
-    ax2.set_title("Breast cancer logistic regression, best lr each")
-    ax2.legend(fontsize=7, ncol=2)
-    paths.append(_plotting.save(fig, out_dir / "scales_rotation_and_features.png"))
-    return paths
+    return plots.plot(result, out_dir)

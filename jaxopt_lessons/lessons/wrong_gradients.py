@@ -42,7 +42,6 @@ import numpy as np
 
 import jaxopt_lessons as jol
 from jaxopt_lessons import sweeps
-from jaxopt_lessons.lessons import _plotting
 from jaxopt_lessons.lessons import lr_sensitivity as lrs_lesson
 from jaxopt_lessons.problems import datasets, mlp
 
@@ -53,6 +52,27 @@ CLAIM = (
     "gradient bugs are silent and only a gradient check finds them, and Adam can "
     "hide a mis-scaled loss that wrecks SGD."
 )
+
+
+@dataclasses.dataclass(frozen=True)
+class Thresholds:
+    """What `run` checks before it says the claim holds (the tests import these)."""
+
+    # Best test accuracy over the lrs; "max": of the best optimizer and seed,
+    # "min": of the worst.
+    correct_acc_min: float = 0.95  # correct gradients train
+    sign_bug_acc_max: float = 0.3  # the sign bug stays near chance
+    layer1_slip_acc_max: float = 0.8  # a sign slip in layer 1 defeats them all
+    silent_bug_acc_min: float = 0.9  # the missing ReLU derivative still learns
+    gradcheck_silent_min: float = 0.1  # the gradient check flags it, every seed
+    gradcheck_correct_max: float = 1e-4  # and passes the correct backward pass
+    circles_linear_acc_max: float = 0.75  # a linear net on make_circles
+    circles_relu_acc_min: float = 0.95  # the ReLU net
+    scaled_sgd_acc_max: float = 0.5  # SGD and momentum with the loss × SCALE
+    adam_scaled_gap_max: float = 0.02  # |Adam scaled − unscaled|, every seed
+
+
+THRESHOLDS = Thresholds()
 
 OPTIMIZERS = ("SGD", "momentum 0.9", "RMSprop", "Adam")
 VARIANTS = {  # name -> (sign, first_layer_sign, relu_derivative)
@@ -89,22 +109,15 @@ def gradient_check(params, x, y, switches):
     return jax.vmap(one)(switches)
 
 
-def _transform(name: str, lr):
-    return {
-        "SGD": lambda: jol.sgd(lr),
-        "momentum 0.9": lambda: jol.sgd(lr, momentum=0.9),
-        "RMSprop": lambda: jol.rmsprop(lr),
-        "Adam": lambda: jol.adam(lr),
-    }[name]()
-
-
 @functools.lru_cache(maxsize=16)
 def _circles_program(names: tuple[str, ...]):
     """The circles training program for these optimizers (one function per tuple)."""
 
     def program(setting, params0, x, y, x_test, y_test, key):
         lr = setting["lr"]
-        opt = sweeps.select([_transform(n, lr) for n in names], setting["which"])
+        opt = sweeps.select(
+            [lrs_lesson.optimizer(n, lr) for n in names], setting["which"]
+        )
         slope = setting["slope"]
 
         def grad_fn(p, xb, yb):
@@ -201,13 +214,12 @@ class Result:
         }
 
 
-def run(
-    *, quick: bool = False, seed: int = 0, optimizers: tuple[str, ...] | None = None
-) -> Result:
-    """The three experiments; quick: one seed and 6 lrs, else 2 seeds (circles 3).
+def _names(optimizers: tuple[str, ...] | None) -> tuple[str, ...]:
+    """The chosen optimizers in the order of `OPTIMIZERS`; all by default.
 
-    `optimizers` picks the optimizers from `OPTIMIZERS` (Adam and SGD or
-    momentum among them); all four by default.
+    Raises:
+        ValueError: Adam, or both SGD and momentum, missing; or a name that
+            is not in `OPTIMIZERS`.
     """
     names = tuple(n for n in OPTIMIZERS if n in (optimizers or OPTIMIZERS))
     if (
@@ -219,12 +231,13 @@ def run(
             "wrong_gradients.run: `optimizers` must include Adam and SGD or "
             f"momentum 0.9, from {OPTIMIZERS}, got {optimizers!r}."
         )
-    seeds = [seed] if quick else [seed, seed + 1]
-    digits_lrs = DIGITS_LRS[::2] if quick else DIGITS_LRS
-    circle_seeds = [seed] if quick else [seed, seed + 1, seed + 2]
-    switches = np.asarray(list(VARIANTS.values()), np.float32)
+    return names
 
-    # A. Hand-written backprop, four variants, every optimizer and lr.
+
+def _bugs_experiment(names, seeds, digits_lrs) -> dict:
+    """A. Hand-written backprop, four variants, every optimizer and lr: the
+    gradient check and the best accuracy and loss over the lrs."""
+    switches = np.asarray(list(VARIANTS.values()), np.float32)
     gradcheck = {v: [] for v in VARIANTS}
     best_acc = {v: {o: [] for o in names} for v in VARIANTS}
     best_loss = {v: {o: [] for o in names} for v in VARIANTS}
@@ -250,198 +263,156 @@ def run(
             for k, v in enumerate(VARIANTS):
                 best_acc[v][o].append(float(acc[k].max()))
                 best_loss[v][o].append(float(loss[k].min()))
+    return {
+        "gradcheck_rel_error": gradcheck,
+        "best_acc": best_acc,
+        "best_train_loss": best_loss,
+    }
 
-    # B. Circles: linear (slope 1) against ReLU (slope 0).
-    circle_lrs = CIRCLES_LRS[::2] if quick else CIRCLES_LRS
+
+def _circles_experiment(names, seeds, circle_lrs) -> dict:
+    """B. Circles: the best accuracy of a linear net (slope 1) and of a ReLU
+    net (slope 0), per optimizer and seed."""
     n_c = len(circle_lrs)
     which = np.repeat(np.arange(len(names)), 2 * n_c)
     slope = np.tile(np.repeat([1.0, 0.0], n_c), len(names))
     lr = np.tile(circle_lrs, 2 * len(names))
-    circles = {
-        "linear": {o: [] for o in names},
-        "ReLU": {o: [] for o in names},
-    }
-    for s in circle_seeds:
+    circles = {"linear": {o: [] for o in names}, "ReLU": {o: [] for o in names}}
+    for s in seeds:
         acc = circles_accuracy(s, which, lr, slope, names)
         acc = acc.reshape(len(names), 2, n_c)
         for i, o in enumerate(names):
             circles["linear"][o].append(float(acc[i, 0].max()))
             circles["ReLU"][o].append(float(acc[i, 1].max()))
+    return {"circles_best_acc": circles}
 
-    # C. The loss multiplied by 1e-3, each optimizer at an lr that works unscaled.
-    scaled_acc = {"unscaled": {o: [] for o in names}, "scaled": {}}
-    scaled_acc["scaled"] = {o: [] for o in names}
-    scaled_loss = {k: {o: [] for o in names} for k in scaled_acc}
+
+def _scale_experiment(names, seeds) -> dict:
+    """C. The loss multiplied by SCALE, each optimizer at an lr that works
+    unscaled: accuracy and loss per seed, the first seed's loss curves."""
+    scaled_acc = {kind: {o: [] for o in names} for kind in ("unscaled", "scaled")}
+    scaled_loss = {kind: {o: [] for o in names} for kind in scaled_acc}
     curves = {}
     for s in seeds:
         for o in names:
-            settings_c = lrs_lesson.digits_settings(
+            settings = lrs_lesson.digits_settings(
                 lr=[SCALE_LRS[o]] * 2, loss_scale=[1.0, SCALE]
             )
-            out = lrs_lesson.run_digits(o, settings_c, s)
+            out = lrs_lesson.run_digits(o, settings, s)
             for k, kind in enumerate(("unscaled", "scaled")):
                 scaled_acc[kind][o].append(float(out["test_acc"][k]))
                 scaled_loss[kind][o].append(float(out["train_loss"][k]))
                 if s == seeds[0]:
                     curves[f"{o} {kind}"] = [float(c) for c in out["curve"][k]]
-    eps_gap = {}
-    if not quick:  # Adam's scale invariance against eps (full run only)
-        d = datasets.load_digits(seeds[0])
-        params0 = mlp.init(jax.random.split(jax.random.PRNGKey(seeds[0]))[0])
-        gaps = adam_displacement_gap(
-            params0,
-            d.x_train[:CHECK_SAMPLES],
-            d.y_train[:CHECK_SAMPLES],
-            jnp.asarray(EPS_VALUES, jnp.float32),
-            SCALE,
-        )
-        eps_gap = {
-            f"{e:g}": float(g)
-            for e, g in zip(EPS_VALUES, np.asarray(gaps), strict=True)
-        }
+    return {"scaled_acc": scaled_acc, "scaled_loss": scaled_loss, "curves": curves}
 
-    def worst(table, variant, fn=max):
-        return fn(fn(values) for values in table[variant].values())
 
-    silent_best = worst(best_acc, "missing ReLU derivative")
+def _eps_gaps(seed: int) -> dict[str, float]:
+    """Adam's scale invariance against eps: the displacement gap per eps."""
+    d = datasets.load_digits(seed)
+    params0 = mlp.init(jax.random.split(jax.random.PRNGKey(seed))[0])
+    gaps = adam_displacement_gap(
+        params0,
+        d.x_train[:CHECK_SAMPLES],
+        d.y_train[:CHECK_SAMPLES],
+        jnp.asarray(EPS_VALUES, jnp.float32),
+        SCALE,
+    )
+    return {
+        f"{e:g}": float(g) for e, g in zip(EPS_VALUES, np.asarray(gaps), strict=True)
+    }
+
+
+def _worst(table, variant, fn=max):
+    """fn over every optimizer and seed of table[variant] (max: the best case)."""
+    return fn(fn(values) for values in table[variant].values())
+
+
+def _checks(f: dict, names, t: Thresholds = THRESHOLDS) -> dict:
+    """The verdict on the three experiments."""
+    best_acc, gradcheck = f["best_acc"], f["gradcheck_rel_error"]
+    circles, scaled_acc = f["circles_best_acc"], f["scaled_acc"]
     plain = [o for o in ("SGD", "momentum 0.9") if o in names]
-    checks = {
-        "correct_gradients_train": worst(best_acc, "correct", min) >= 0.95,
-        "sign_bug_defeats_every_optimizer": worst(best_acc, "sign bug") < 0.3,
-        "layer1_slip_defeats_every_optimizer": worst(best_acc, "layer-1 sign slip")
-        < 0.8,
-        "silent_bug_still_learns": silent_best >= 0.9,
+    adam = scaled_acc["scaled"]["Adam"], scaled_acc["unscaled"]["Adam"]
+    return {
+        "correct_gradients_train": _worst(best_acc, "correct", min)
+        >= t.correct_acc_min,
+        "sign_bug_defeats_every_optimizer": _worst(best_acc, "sign bug")
+        < t.sign_bug_acc_max,
+        "layer1_slip_defeats_every_optimizer": _worst(best_acc, "layer-1 sign slip")
+        < t.layer1_slip_acc_max,
+        "silent_bug_still_learns": _worst(best_acc, "missing ReLU derivative")
+        >= t.silent_bug_acc_min,
         "gradient_check_flags_silent_bug": min(gradcheck["missing ReLU derivative"])
-        > 0.1
-        and max(gradcheck["correct"]) < 1e-4,
-        "linear_model_fails_on_circles": worst(circles, "linear") < 0.75,
-        "relu_model_fits_circles": worst(circles, "ReLU", min) >= 0.95,
+        > t.gradcheck_silent_min
+        and max(gradcheck["correct"]) < t.gradcheck_correct_max,
+        "linear_model_fails_on_circles": _worst(circles, "linear")
+        < t.circles_linear_acc_max,
+        "relu_model_fits_circles": _worst(circles, "ReLU", min)
+        >= t.circles_relu_acc_min,
         "scaled_loss_wrecks_sgd": max(max(scaled_acc["scaled"][o]) for o in plain)
-        < 0.5,
+        < t.scaled_sgd_acc_max,
         "adam_hides_scaled_loss": all(
-            abs(a - b) < 0.02
-            for a, b in zip(
-                scaled_acc["scaled"]["Adam"],
-                scaled_acc["unscaled"]["Adam"],
-                strict=True,
-            )
+            abs(a - b) < t.adam_scaled_gap_max for a, b in zip(*adam, strict=True)
         ),
     }
+
+
+def _measured(f: dict, names) -> str:
+    best_acc, gradcheck = f["best_acc"], f["gradcheck_rel_error"]
+    circles, scaled_acc = f["circles_best_acc"], f["scaled_acc"]
+    plain = [o for o in ("SGD", "momentum 0.9") if o in names]
     med = np.median
-    measured = (
+    return (
         "best test acc over lrs: correct "
-        f"{worst(best_acc, 'correct', min):.3f}+, sign bug <= "
-        f"{worst(best_acc, 'sign bug'):.2f}, layer-1 slip <= "
-        f"{worst(best_acc, 'layer-1 sign slip'):.2f}, missing ReLU' up to "
-        f"{silent_best:.3f} (grad-check err {med(gradcheck['missing ReLU derivative']):.2f} "
+        f"{_worst(best_acc, 'correct', min):.3f}+, sign bug <= "
+        f"{_worst(best_acc, 'sign bug'):.2f}, layer-1 slip <= "
+        f"{_worst(best_acc, 'layer-1 sign slip'):.2f}, missing ReLU' up to "
+        f"{_worst(best_acc, 'missing ReLU derivative'):.3f} (grad-check err "
+        f"{med(gradcheck['missing ReLU derivative']):.2f} "
         f"vs {med(gradcheck['correct']):.1e}); circles linear <= "
-        f"{worst(circles, 'linear'):.2f} vs ReLU >= {worst(circles, 'ReLU', min):.2f}; "
+        f"{_worst(circles, 'linear'):.2f} vs ReLU >= {_worst(circles, 'ReLU', min):.2f}; "
         f"loss x1e-3: {plain[0]} acc {med(scaled_acc['unscaled'][plain[0]]):.2f} -> "
         f"{med(scaled_acc['scaled'][plain[0]]):.2f}, Adam "
         f"{med(scaled_acc['unscaled']['Adam']):.3f} -> "
         f"{med(scaled_acc['scaled']['Adam']):.3f}"
     )
+
+
+def run(
+    *, quick: bool = False, seed: int = 0, optimizers: tuple[str, ...] | None = None
+) -> Result:
+    """The three experiments; quick: one seed and 6 lrs, else 2 seeds (circles 3).
+
+    `optimizers` picks the optimizers from `OPTIMIZERS` (Adam and SGD or
+    momentum among them); all four by default.
+    """
+    names = _names(optimizers)
+    seeds = [seed] if quick else [seed, seed + 1]
+    digits_lrs = DIGITS_LRS[::2] if quick else DIGITS_LRS
+    circle_seeds = [seed] if quick else [seed, seed + 1, seed + 2]
+    circle_lrs = CIRCLES_LRS[::2] if quick else CIRCLES_LRS
+    f = {
+        **_bugs_experiment(names, seeds, digits_lrs),
+        **_circles_experiment(names, circle_seeds, circle_lrs),
+        **_scale_experiment(names, seeds),
+        # Adam's scale invariance against eps (full run only)
+        "adam_eps_gap": {} if quick else _eps_gaps(seeds[0]),
+    }
+    checks = _checks(f, names)
     return Result(
         holds=all(checks.values()),
-        measured=measured,
+        measured=_measured(f, names),
         seeds=seeds,
         digits_lrs=[float(v) for v in digits_lrs],
-        gradcheck_rel_error=gradcheck,
-        best_acc=best_acc,
-        best_train_loss=best_loss,
-        circles_best_acc=circles,
-        scaled_acc=scaled_acc,
-        scaled_loss=scaled_loss,
-        adam_eps_gap=eps_gap,
-        curves=curves,
         checks=checks,
+        **f,
     )
 
 
 def plot(result: Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
-    """Grouped bars (bugs, circles), gradient-check errors, mis-scaled loss curves."""
-    import matplotlib
+    """Grouped bars (bugs, circles), gradient-check errors, mis-scaled loss
+    curves (drawn by `lessons.plots.wrong_gradients`)."""
+    from jaxopt_lessons.lessons.plots import wrong_gradients as plots
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    out_dir = pathlib.Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    colors = dict(zip(OPTIMIZERS, plt.get_cmap("tab10").colors, strict=False))
-    paths = []
-
-    # 1. Best accuracy per variant and optimizer, and the gradient check.
-    fig, (ax, ax2) = plt.subplots(
-        1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [3, 2]}
-    )
-    x = np.arange(len(VARIANTS))
-    names = list(result.best_acc["correct"])
-    width = 0.8 / len(names)
-    for i, o in enumerate(names):
-        values = [np.median(result.best_acc[v][o]) for v in VARIANTS]
-        offset = (i - (len(names) - 1) / 2) * width
-        ax.bar(x + offset, values, width, color=colors[o], label=o)
-    ax.axhline(0.1, color="k", ls=":", lw=1, label="chance (10 classes)")
-    ax.set_xticks(x, [v.replace(" ", "\n", 1) for v in VARIANTS])
-    ax.set_ylim(0, 1.25)
-    ax.set_ylabel(f"best test accuracy over {len(result.digits_lrs)} learning rates")
-    ax.set_title("Digits MLP with a hand-written backward pass")
-    ax.legend(fontsize=8, loc="upper center", ncol=3)
-    errors = [np.median(result.gradcheck_rel_error[v]) for v in VARIANTS]
-    ax2.bar(x, errors, color=["tab:green", "tab:red", "tab:red", "tab:orange"])
-    for xi, e in zip(x, errors, strict=True):
-        ax2.text(xi, e * 1.3, f"{e:.2g}", ha="center", fontsize=9)
-    ax2.set_yscale("log")
-    ax2.set_ylim(1e-8, 20)
-    ax2.set_xticks(x, [v.replace(" ", "\n", 1) for v in VARIANTS])
-    ax2.set_ylabel("gradient check ‖g − jax.grad‖ / ‖jax.grad‖ (log)")
-    ax2.set_title("Only the gradient check sees the silent bug")
-    paths.append(_plotting.save(fig, out_dir / "wrong_gradients_bugs.png"))
-
-    # 2. Circles: linear against ReLU; the mis-scaled loss.
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(13, 4.6))
-    from matplotlib.patches import Patch
-
-    circle_names = list(result.circles_best_acc["ReLU"])
-    x = np.arange(len(circle_names))
-    handles = []
-    for k, (kind, hatch) in enumerate((("linear", "//"), ("ReLU", ""))):
-        values = [np.median(result.circles_best_acc[kind][o]) for o in circle_names]
-        ax.bar(
-            x + (k - 0.5) * 0.38,
-            values,
-            0.38,
-            color=[colors[o] for o in circle_names],
-            hatch=hatch,
-            edgecolor="k",
-        )
-        label = "no nonlinearity (linear net)" if kind == "linear" else "ReLU net"
-        handles.append(
-            Patch(facecolor="white", edgecolor="k", hatch=hatch, label=label)
-        )
-    handles.append(ax.axhline(0.5, color="k", ls=":", lw=1, label="chance"))
-    ax.set_xticks(x, circle_names)
-    ax.set_ylim(0, 1.2)
-    ax.set_ylabel("best test accuracy over the learning rates")
-    ax.set_title("make_circles, 2-32-2 network")
-    ax.legend(handles=handles, fontsize=8, loc="upper center", ncol=3)
-    for o in [n for n in ("SGD", "momentum 0.9", "Adam", "RMSprop") if n in names]:
-        for kind, ls in (("unscaled", "-"), ("scaled", "--")):
-            curve = np.asarray(result.curves[f"{o} {kind}"])
-            smooth = np.convolve(curve, np.ones(10) / 10, mode="valid")
-            ax2.semilogy(
-                smooth,
-                ls=ls,
-                color=colors[o],
-                label=f"{o} (lr {SCALE_LRS[o]:g}), {kind}",
-            )
-    ax2.set_xlabel("step")
-    ax2.set_ylabel("true training loss, minibatch, 10-step mean (log)")
-    ax2.set_title(
-        f"Loss × {SCALE:g}: the SGD steps shrink 1000×, Adam does not notice\n"
-        "(Adam's dashed curve lies on its solid one)",
-        fontsize=10,
-    )
-    ax2.legend(fontsize=7)
-    paths.append(_plotting.save(fig, out_dir / "wrong_gradients_model_and_scale.png"))
-    return paths
+    return plots.plot(result, out_dir)

@@ -1,6 +1,7 @@
 """The scales lesson: per-coordinate normalisation, and where it stops helping.
 
-Margins come from quick runs over seeds 0-4: 10-D axis-aligned best steps SGD
+The claim's thresholds live in `scales.THRESHOLDS`; these tests use them.
+Margins of the other checks come from quick runs over seeds 0-4: 10-D axis-aligned best steps SGD
 1637-2429 vs Adam 77-84; RMSprop rotated/axis 3.5-13.5 (median 5.5); momentum
 rotated/axis 0.92-1.14; raw breast_cancer best loss SGD 0.26-0.34 vs Adam
 0.092-0.098. The 2-D bowl numbers are exact.
@@ -13,6 +14,7 @@ import pytest
 
 from jaxopt_lessons.lessons import scales
 
+T = scales.THRESHOLDS
 SEEDS = (0, 1, 2)
 
 
@@ -28,6 +30,8 @@ def test_claim_holds(results):
 
 def test_bowl_step_ratios(results):
     r = results[0]
+    # Exact up to rounding: g = (1000 x₁, x₂) from (1, 1), far inside the
+    # claim's T.step_ratio_rtol.
     assert r.bowl_step_ratio_first["SGD"] == pytest.approx(1000, rel=1e-3)
     assert r.bowl_step_ratio_first["RMSprop"] == pytest.approx(1, rel=1e-3)
     assert r.bowl_step_ratio_first["Adam"] == pytest.approx(1, rel=1e-3)
@@ -38,14 +42,16 @@ def test_bowl_step_ratios(results):
     assert r.bowl_shallow_progress["SGD"] == pytest.approx(
         1 - (1 - 1.9e-3) ** 200, abs=1e-3
     )
-    assert r.bowl_shallow_progress["RMSprop"] > 0.99
-    assert r.bowl_shallow_progress["Adam"] > 0.95
+    assert r.bowl_shallow_progress["SGD"] < T.sgd_progress_max
+    assert r.bowl_shallow_progress["RMSprop"] > T.adaptive_progress_min
+    assert r.bowl_shallow_progress["Adam"] > T.adaptive_progress_min
 
 
 def test_axis_aligned_adam_much_faster_than_sgd(results):
     for r in results:
         axis = r.nd_steps["axis"]
-        assert np.all(np.array(axis["SGD"]) >= 15 * np.array(axis["Adam"]))
+        speedup = np.array(axis["SGD"]) / np.array(axis["Adam"])
+        assert np.all(speedup >= T.adam_speedup_min)
         assert np.all(np.array(axis["SGD"]) >= 5 * np.array(axis["RMSprop"]))
 
 
@@ -60,13 +66,14 @@ def test_rotation_removes_rmsprop_advantage(results):
             / r.nd_steps["axis"]["momentum 0.9"]
         )
         assert np.all((0.7 <= momentum) & (momentum <= 1.5))  # rotation-invariant
-    assert min(ratios) >= 2.5 and np.median(ratios) >= 3
+    assert min(ratios) >= 2.5 and np.median(ratios) >= T.rotated_slowdown_min
 
 
 def test_raw_features_adam_beats_sgd_standardising_helps_all(results):
     for r in results:
         raw, std = r.logreg_best_loss["raw"], r.logreg_best_loss["standardized"]
         assert max(raw["Adam"]) <= 0.12 and min(raw["SGD"]) >= 0.2
+        assert max(raw["Adam"]) < T.raw_loss_ratio_max * min(raw["SGD"])
         for name in scales.OPTIMIZERS:
             assert max(std[name]) <= 0.05
         assert r.logreg_effective_spread["Adam"] > 4  # decades between features
