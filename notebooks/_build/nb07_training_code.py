@@ -1,25 +1,9 @@
-"""Writes notebook 07 (without outputs) from the cell texts below.
+"""Notebook 07, the optimizers in Flax linen, Flax NNX and Equinox training code.
 
-Run from the repository root: `.venv/bin/python notebooks/_build/build_07.py`.
-Edit the cells here, not in the .ipynb file, and run it again.
+The cell texts, in order; `build.py` turns them into the notebook.
 """
 
-from __future__ import annotations
-
-import pathlib
-
-import nbformat
-
-HERE = pathlib.Path(__file__).resolve().parent.parent
-
-
-def md(text: str):
-    return nbformat.v4.new_markdown_cell(text.strip())
-
-
-def code(text: str):
-    return nbformat.v4.new_code_cell(text.strip())
-
+from notebooks._build.build import code, md
 
 CELLS = [
     md("""
@@ -369,20 +353,3 @@ training at the same weights as Optax's, and so do ours inside
 `masked` weight decay (`tests/integrations/`).
 """),
 ]
-
-
-def write(name: str, cells) -> None:
-    nb = nbformat.v4.new_notebook()
-    nb.cells = cells
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nb.metadata["language_info"] = {"name": "python"}
-    nbformat.validate(nb)
-    nbformat.write(nb, HERE / name)
-
-
-if __name__ == "__main__":
-    write("07_training_code.ipynb", CELLS)

@@ -1,0 +1,1 @@
+"""The notebooks' generator (`build.py`) and their cells (one ``nbNN_*.py`` each)."""
