@@ -76,6 +76,20 @@ def random_grads(params: Any, steps: int, seed: int = 1) -> Any:
     return jax.tree.map(one, params)
 
 
+def run_updates(tx: optax.GradientTransformation, grads: Sequence[Any]) -> tuple:
+    """Feeds `grads` to `tx` one at a time, eagerly, without params.
+
+    The state starts at ``tx.init(grads[0])``. Returns the list of updates and
+    the final state, for tests that check a few steps by hand.
+    """
+    state = tx.init(grads[0])
+    outputs = []
+    for g in grads:
+        u, state = tx.update(g, state)
+        outputs.append(u)
+    return outputs, state
+
+
 def run_trajectories(
     txs: Sequence[optax.GradientTransformation],
     params: Any,

@@ -10,17 +10,22 @@ only in the optimizer's implementation must end at the same weights.
 A run is summarised by a `Run`: the final parameters as a flat
 `{path: array}` dict (so that a mismatch names its leaf), the full-data loss
 before and after training, and which steps moved the parameters at all.
+
+The tests themselves are written once, in `TrainingLoopTests`; each framework
+file defines its `train` and a ``Test<Framework>`` subclass.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import pytest
 
 import jaxopt_lessons as jol
 from tests import helpers
@@ -242,3 +247,47 @@ def _with_and_without_decay(params, opt_state):
     full, _ = with_decay.update(grads, opt_state, params)
     plain, _ = without.update(grads, (adam_state, lr_state), params)
     return full, plain
+
+
+class TrainingLoopTests:
+    """The checks every framework's training loop passes, ours against Optax's.
+
+    A framework's test file subclasses this as ``Test<Framework>`` with
+    ``train = staticmethod(train)``, where ``train(tx, steps=STEPS,
+    change_lr=False)`` trains from `initial_weights` (cutting the learning
+    rate at LR_CHANGE_STEP when `change_lr`) and returns ``(Run, params,
+    opt_state)``, the last two as that framework's plain trees of arrays.
+    """
+
+    train: Callable
+
+    @pytest.mark.parametrize("name", list(OPTIMIZERS))
+    def test_same_final_params_as_optax(self, name):
+        build = OPTIMIZERS[name]
+        ours, _, _ = self.train(build(jol))
+        ref, _, _ = self.train(build(optax))
+        assert_trained(ours)
+        assert_same_params(ours, ref)
+
+    def test_inject_hyperparams_changes_the_learning_rate_mid_run(self):
+        tx = injected_adam(jol)
+        ours, _, _ = self.train(tx, change_lr=True)
+        ref, _, _ = self.train(injected_adam(optax), change_lr=True)
+        unchanged, _, _ = self.train(tx)  # same tx object: the step is reused
+        assert_trained(ours)
+        assert_same_params(ours, ref)
+        assert_params_differ(ours, unchanged)  # the change took effect
+
+    def test_multisteps_accumulates_gradients(self):
+        ours, _, _ = self.train(multisteps_adam(jol))
+        ref, _, _ = self.train(multisteps_adam(optax))
+        assert_trained(ours)
+        assert_moves_every_kth_step(ours)
+        assert_same_params(ours, ref)
+
+    def test_masked_weight_decay_on_matrices_only(self):
+        ours, params, opt_state = self.train(masked_decay(jol))
+        ref, _, _ = self.train(masked_decay(optax))
+        assert_trained(ours)
+        assert_same_params(ours, ref)
+        check_decay_only_on_matrices(params, opt_state)

@@ -18,7 +18,6 @@ import jax.numpy as jnp
 import optax
 import pytest
 
-import jaxopt_lessons as jol
 from tests.integrations import common
 
 pytest.importorskip("flax")
@@ -84,39 +83,9 @@ def train(tx, steps=common.STEPS, change_lr=False):
         state, step_moved = apply_gradients(state, grads)
         moved.append(step_moved)
     final = float(evaluate(state.params, x_all, y_all))
-    return common.Run(common.flat(state.params), first, final, moved), state
+    run = common.Run(common.flat(state.params), first, final, moved)
+    return run, state.params, state.opt_state
 
 
-@pytest.mark.parametrize("name", list(common.OPTIMIZERS))
-def test_same_final_params_as_optax(name):
-    build = common.OPTIMIZERS[name]
-    ours, _ = train(build(jol))
-    ref, _ = train(build(optax))
-    common.assert_trained(ours)
-    common.assert_same_params(ours, ref)
-
-
-def test_inject_hyperparams_changes_the_learning_rate_mid_run():
-    tx = common.injected_adam(jol)
-    ours, _ = train(tx, change_lr=True)
-    ref, _ = train(common.injected_adam(optax), change_lr=True)
-    unchanged, _ = train(tx)  # same tx object: the compiled step is reused
-    common.assert_trained(ours)
-    common.assert_same_params(ours, ref)
-    common.assert_params_differ(ours, unchanged)  # the change took effect
-
-
-def test_multisteps_accumulates_gradients():
-    ours, _ = train(common.multisteps_adam(jol))
-    ref, _ = train(common.multisteps_adam(optax))
-    common.assert_trained(ours)
-    common.assert_moves_every_kth_step(ours)
-    common.assert_same_params(ours, ref)
-
-
-def test_masked_weight_decay_on_matrices_only():
-    ours, state = train(common.masked_decay(jol))
-    ref, _ = train(common.masked_decay(optax))
-    common.assert_trained(ours)
-    common.assert_same_params(ours, ref)
-    common.check_decay_only_on_matrices(state.params, state.opt_state)
+class TestFlaxLinen(common.TrainingLoopTests):
+    train = staticmethod(train)

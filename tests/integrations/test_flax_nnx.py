@@ -10,10 +10,8 @@ NamedTuples of arrays, as Optax's are, so they travel the same way.
 
 from __future__ import annotations
 
-import optax
 import pytest
 
-import jaxopt_lessons as jol
 from tests.integrations import common
 
 pytest.importorskip("flax")
@@ -85,36 +83,5 @@ def train(tx, steps=common.STEPS, change_lr=False):
     return common.Run(common.flat(params), first, final, moved), params, opt_state
 
 
-@pytest.mark.parametrize("name", list(common.OPTIMIZERS))
-def test_same_final_params_as_optax(name):
-    build = common.OPTIMIZERS[name]
-    ours, _, _ = train(build(jol))
-    ref, _, _ = train(build(optax))
-    common.assert_trained(ours)
-    common.assert_same_params(ours, ref)
-
-
-def test_inject_hyperparams_changes_the_learning_rate_mid_run():
-    tx = common.injected_adam(jol)
-    ours, _, _ = train(tx, change_lr=True)
-    ref, _, _ = train(common.injected_adam(optax), change_lr=True)
-    unchanged, _, _ = train(tx)  # same tx object: the compiled step is reused
-    common.assert_trained(ours)
-    common.assert_same_params(ours, ref)
-    common.assert_params_differ(ours, unchanged)  # the change took effect
-
-
-def test_multisteps_accumulates_gradients():
-    ours, _, _ = train(common.multisteps_adam(jol))
-    ref, _, _ = train(common.multisteps_adam(optax))
-    common.assert_trained(ours)
-    common.assert_moves_every_kth_step(ours)
-    common.assert_same_params(ours, ref)
-
-
-def test_masked_weight_decay_on_matrices_only():
-    ours, params, opt_state = train(common.masked_decay(jol))
-    ref, _, _ = train(common.masked_decay(optax))
-    common.assert_trained(ours)
-    common.assert_same_params(ours, ref)
-    common.check_decay_only_on_matrices(params, opt_state)
+class TestFlaxNNX(common.TrainingLoopTests):
+    train = staticmethod(train)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import jaxopt_lessons as jol
+from tests import helpers
 
 G = [
     jnp.array([0.5, -1.0, 2.0]),
@@ -19,20 +20,11 @@ G = [
 RTOL = 1e-4  # float32 against a float64 formula: 1 − β₂ᵗ cancels ~4 digits at t = 1
 
 
-def _run(tx, grads):
-    state = tx.init(grads[0])
-    outputs = []
-    for g in grads:
-        u, state = tx.update(g, state)
-        outputs.append(u)
-    return outputs, state
-
-
 @pytest.mark.parametrize("nesterov", [False, True])
 def test_scale_by_adam_by_hand(nesterov):
     b1, b2, eps, eps_root = 0.8, 0.9, 1e-3, 1e-4
     tx = jol.scale_by_adam(b1, b2, eps, eps_root, nesterov=nesterov)
-    outputs, state = _run(tx, G)
+    outputs, state = helpers.run_updates(tx, G)
     m = v = np.zeros(3)
     for t, (g, u) in enumerate(zip(G, outputs), start=1):
         g = np.asarray(g, np.float64)
@@ -55,7 +47,7 @@ def test_first_adam_step_has_unit_size():
     # m̂_1 = g and v̂_1 = g², so u_1 = g / (|g| + ε) ≈ sign(g): every coordinate
     # moves by the learning rate, whatever its gradient's scale.
     g = jnp.array([1e3, 1.0, -1e-3])
-    (u,), _ = _run(jol.scale_by_adam(eps=1e-12), [g])
+    (u,), _ = helpers.run_updates(jol.scale_by_adam(eps=1e-12), [g])
     np.testing.assert_allclose(u, np.sign(g), rtol=1e-5)
 
 
@@ -66,7 +58,7 @@ def test_scale_by_amsgrad_by_hand(bc_mu, bc_nu):
     tx = jol.scale_by_amsgrad(
         b1, b2, eps, bias_correction_mu=bc_mu, bias_correction_nu=bc_nu
     )
-    outputs, state = _run(tx, G)
+    outputs, state = helpers.run_updates(tx, G)
     m = v = n = np.zeros(3)
     for t, (g, u) in enumerate(zip(G, outputs), start=1):
         g = np.asarray(g, np.float64)
@@ -81,15 +73,15 @@ def test_scale_by_amsgrad_by_hand(bc_mu, bc_nu):
 
 def test_amsgrad_scale_never_shrinks():
     grads = [jnp.array([10.0]), jnp.array([0.1]), jnp.array([0.1]), jnp.array([0.1])]
-    _, state = _run(jol.scale_by_amsgrad(b2=0.5), grads[:1])
+    _, state = helpers.run_updates(jol.scale_by_amsgrad(b2=0.5), grads[:1])
     peak = float(state.nu_max[0])
-    _, state = _run(jol.scale_by_amsgrad(b2=0.5), grads)
+    _, state = helpers.run_updates(jol.scale_by_amsgrad(b2=0.5), grads)
     assert float(state.nu_max[0]) >= peak
 
 
 def test_scale_by_adamax_by_hand():
     b1, b2, eps = 0.5, 0.75, 1e-3
-    outputs, state = _run(jol.scale_by_adamax(b1, b2, eps), G)
+    outputs, state = helpers.run_updates(jol.scale_by_adamax(b1, b2, eps), G)
     m = n = np.zeros(3)
     for t, (g, u) in enumerate(zip(G, outputs), start=1):
         g = np.asarray(g, np.float64)

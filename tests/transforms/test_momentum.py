@@ -11,19 +11,12 @@ from tests import helpers
 G1, G2, G3 = jnp.array([1.0, -2.0]), jnp.array([3.0, 4.0]), jnp.array([-0.5, 0.25])
 
 
-def _run(tx, grads):
-    state = tx.init(grads[0])
-    outputs = []
-    for g in grads:
-        u, state = tx.update(g, state)
-        outputs.append(u)
-    return outputs, state
-
-
 @pytest.mark.parametrize("nesterov", [False, True], ids=["heavy_ball", "nesterov"])
 def test_trace_three_steps_by_hand(nesterov):
     beta = 0.5
-    (u1, u2, u3), state = _run(jol.trace(beta, nesterov=nesterov), [G1, G2, G3])
+    (u1, u2, u3), state = helpers.run_updates(
+        jol.trace(beta, nesterov=nesterov), [G1, G2, G3]
+    )
     m1 = G1
     m2 = G2 + beta * m1
     m3 = G3 + beta * m2
@@ -36,14 +29,16 @@ def test_trace_three_steps_by_hand(nesterov):
 
 
 def test_trace_with_zero_decay_is_the_identity():
-    (u1, u2), _ = _run(jol.trace(0.0), [G1, G2])
+    (u1, u2), _ = helpers.run_updates(jol.trace(0.0), [G1, G2])
     chex.assert_trees_all_equal((u1, u2), (G1, G2))
 
 
 @pytest.mark.parametrize("debias", [True, False])
 def test_ema_three_steps_by_hand(debias):
     beta = 0.75
-    (u1, u2, u3), state = _run(jol.ema(beta, debias=debias), [G1, G2, G3])
+    (u1, u2, u3), state = helpers.run_updates(
+        jol.ema(beta, debias=debias), [G1, G2, G3]
+    )
     e1 = (1 - beta) * G1
     e2 = beta * e1 + (1 - beta) * G2
     e3 = beta * e2 + (1 - beta) * G3
@@ -58,7 +53,7 @@ def test_ema_three_steps_by_hand(debias):
 
 
 def test_debiased_ema_of_a_constant_is_that_constant():
-    (u1, u2, u3), _ = _run(jol.ema(0.9), [G1, G1, G1])
+    (u1, u2, u3), _ = helpers.run_updates(jol.ema(0.9), [G1, G1, G1])
     for u in (u1, u2, u3):
         np.testing.assert_allclose(u, G1, rtol=1e-6)
 

@@ -16,15 +16,6 @@ G1, G2, G3 = (
 TOL = helpers.BY_HAND
 
 
-def _run(tx, grads):
-    state = tx.init(grads[0])
-    outputs = []
-    for g in grads:
-        u, state = tx.update(g, state)
-        outputs.append(u)
-    return outputs, state
-
-
 @pytest.mark.parametrize("eps_in_sqrt", [True, False])
 @pytest.mark.parametrize("bias_correction", [False, True])
 def test_scale_by_rms_by_hand(eps_in_sqrt, bias_correction):
@@ -32,7 +23,7 @@ def test_scale_by_rms_by_hand(eps_in_sqrt, bias_correction):
     tx = jol.scale_by_rms(
         rho, eps, v0, eps_in_sqrt=eps_in_sqrt, bias_correction=bias_correction
     )
-    outputs, state = _run(tx, [G1, G2, G3])
+    outputs, state = helpers.run_updates(tx, [G1, G2, G3])
     v = np.full(3, v0)
     for t, (g, u) in enumerate(zip([G1, G2, G3], outputs), start=1):
         g = np.asarray(g, np.float64)
@@ -45,7 +36,9 @@ def test_scale_by_rms_by_hand(eps_in_sqrt, bias_correction):
 
 def test_first_rms_step_is_the_sign_of_the_gradient():
     # With v_0 = 0 and tiny eps, v_1 = (1 - ρ) g², so u_1 = g / |g| / √(1 - ρ).
-    (u1,), _ = _run(jol.scale_by_rms(0.9, eps=1e-12, eps_in_sqrt=False), [G1])
+    (u1,), _ = helpers.run_updates(
+        jol.scale_by_rms(0.9, eps=1e-12, eps_in_sqrt=False), [G1]
+    )
     want = np.sign(G1) / np.sqrt(0.1)
     np.testing.assert_allclose(u1, want, rtol=1e-5)
 
@@ -54,7 +47,7 @@ def test_first_rms_step_is_the_sign_of_the_gradient():
 def test_scale_by_stddev_by_hand(eps_in_sqrt):
     rho, eps = 0.5, 1e-2
     tx = jol.scale_by_stddev(rho, eps, eps_in_sqrt=eps_in_sqrt)
-    outputs, state = _run(tx, [G1, G2, G3])
+    outputs, state = helpers.run_updates(tx, [G1, G2, G3])
     m, v = np.zeros(3), np.zeros(3)
     for g, u in zip([G1, G2, G3], outputs):
         g = np.asarray(g, np.float64)
@@ -69,7 +62,7 @@ def test_scale_by_stddev_by_hand(eps_in_sqrt):
 
 def test_scale_by_rss_by_hand_and_zero_guard():
     s0, eps = 0.0, 1e-4
-    outputs, state = _run(jol.scale_by_rss(s0, eps), [G1, G2, G3])
+    outputs, state = helpers.run_updates(jol.scale_by_rss(s0, eps), [G1, G2, G3])
     s = np.full(3, s0)
     for g, u in zip([G1, G2, G3], outputs):
         g = np.asarray(g, np.float64)
@@ -82,9 +75,9 @@ def test_scale_by_rss_by_hand_and_zero_guard():
 
 
 def test_bias_corrected_state_counts_steps():
-    _, state = _run(jol.scale_by_rms(bias_correction=True), [G1, G2])
+    _, state = helpers.run_updates(jol.scale_by_rms(bias_correction=True), [G1, G2])
     assert isinstance(state, jol.ScaleByRmsWithCountState) and int(state.count) == 2
-    _, state = _run(jol.scale_by_stddev(bias_correction=True), [G1])
+    _, state = helpers.run_updates(jol.scale_by_stddev(bias_correction=True), [G1])
     assert isinstance(state, jol.ScaleByRStdDevWithCountState) and int(state.count) == 1
 
 
@@ -126,5 +119,5 @@ def test_rss_validation():
 def test_zero_gradient_never_gives_nan():
     zero = jnp.zeros(3)
     for tx in (jol.scale_by_rms(), jol.scale_by_stddev(), jol.scale_by_rss(0.0)):
-        (u,), _ = _run(tx, [zero])
+        (u,), _ = helpers.run_updates(tx, [zero])
         chex.assert_tree_all_finite(u)
