@@ -5,14 +5,13 @@ from __future__ import annotations
 import pathlib
 import textwrap
 
-from jaxopt_lessons.lessons import _plotting
-from jaxopt_lessons.lessons.knowledge_check import QUESTIONS, Result, check_options
+from jaxopt_lessons.lessons import _plotting, knowledge_check
 
 
-def plot(result: Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
+def plot(result: knowledge_check.Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
     """The quiz as a sheet: every question and option in full, a ✓ (green) or
     ✗ (red) for whether the evidence supports it, and under each option the
-    measured numbers behind that verdict (`check_options`)."""
+    measured numbers behind that verdict (`knowledge_check.check_options`)."""
     out_dir = _plotting.output_dir(out_dir)
     rows = _rows(result)
     n_lines = sum(r[3] for r in rows) - 1
@@ -33,15 +32,15 @@ def plot(result: Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
     return [_plotting.save(fig, out_dir / "knowledge_check.png")]
 
 
-def _rows(result: Result) -> list[tuple]:
+def _rows(result: knowledge_check.Result) -> list[tuple]:
     """One row per block of text: (kind, x, text, n_lines, supported).
 
     Options get their wrapped text, then the wrapped measurement (a "why"
     row, drawn smaller and grey); a blank "gap" row ends each question.
     """
-    checks = check_options(result.evidence)
+    checks = knowledge_check.check_options(result.evidence)
     rows = []
-    for q, (question, options) in QUESTIONS.items():
+    for q, (question, options) in knowledge_check.QUESTIONS.items():
         rows.append(("question", 0.0, f"Q{q}. {question}", 1, None))
         for letter, option in options.items():
             ok = result.verdicts[q][letter]

@@ -6,14 +6,13 @@ import pathlib
 
 import numpy as np
 
-from jaxopt_lessons.lessons import _plotting
-from jaxopt_lessons.lessons.lr_sensitivity import OPTIMIZERS, SPACING, TARGET, Result
+from jaxopt_lessons.lessons import _plotting, lr_sensitivity
 
 
-def plot(result: Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
+def plot(result: lr_sensitivity.Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
     """Test accuracy against log learning rate, and each optimizer's good range."""
     out_dir = _plotting.output_dir(out_dir)
-    colors = _plotting.colors(OPTIMIZERS)
+    colors = _plotting.colors(lr_sensitivity.OPTIMIZERS)
     fig, (ax, ax2) = _plotting.pyplot().subplots(
         1, 2, figsize=(12.5, 4.8), gridspec_kw={"width_ratios": [3, 2]}
     )
@@ -22,14 +21,14 @@ def plot(result: Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
     return [_plotting.save(fig, out_dir / "lr_sensitivity.png")]
 
 
-def _draw_accuracy(ax, result: Result, colors: dict) -> None:
+def _draw_accuracy(ax, result: lr_sensitivity.Result, colors: dict) -> None:
     """Median accuracy per lr (band: min…max over seeds), SGD's and Adam's
     good ranges shaded."""
     lrs = np.asarray(result.learning_rates)
     for name in ("SGD", "Adam"):
         ax.axvspan(
-            np.nanmedian(result.good_lo[name]) / 10 ** (SPACING / 2),
-            np.nanmedian(result.good_hi[name]) * 10 ** (SPACING / 2),
+            np.nanmedian(result.good_lo[name]) / 10 ** (lr_sensitivity.SPACING / 2),
+            np.nanmedian(result.good_hi[name]) * 10 ** (lr_sensitivity.SPACING / 2),
             color=colors[name],
             alpha=0.08,
         )
@@ -38,7 +37,13 @@ def _draw_accuracy(ax, result: Result, colors: dict) -> None:
         ax.semilogx(lrs, np.median(acc, 0), "o-", ms=3, color=colors[name], label=name)
         if acc.shape[0] > 1:
             ax.fill_between(lrs, acc.min(0), acc.max(0), color=colors[name], alpha=0.15)
-    ax.axhline(TARGET, color="k", ls="--", lw=1, label=f"target {TARGET}")
+    ax.axhline(
+        lr_sensitivity.TARGET,
+        color="k",
+        ls="--",
+        lw=1,
+        label=f"target {lr_sensitivity.TARGET}",
+    )
     ax.set_xlabel("learning rate (log scale)")
     ax.set_ylabel("test accuracy after 300 steps")
     n = len(result.seeds)
@@ -52,11 +57,11 @@ def _draw_accuracy(ax, result: Result, colors: dict) -> None:
     ax.legend(fontsize=8, loc="lower left")
 
 
-def _draw_ranges(ax, result: Result, colors: dict) -> None:
+def _draw_ranges(ax, result: lr_sensitivity.Result, colors: dict) -> None:
     """One bar per optimizer over its good range (median ends), its width written."""
     lrs = np.asarray(result.learning_rates)
     names = list(result.accuracy)
-    half = 10 ** (SPACING / 2)
+    half = 10 ** (lr_sensitivity.SPACING / 2)
     for k, name in enumerate(names):
         lo = np.nanmedian(result.good_lo[name])
         hi = np.nanmedian(result.good_hi[name])
@@ -78,5 +83,5 @@ def _draw_ranges(ax, result: Result, colors: dict) -> None:
     ax.invert_yaxis()
     ax.set_xlim(np.log10(lrs[0]) - 0.3, np.log10(lrs[-1]) + 1.3)
     ax.set_xlabel("log10 learning rate")
-    ax.set_title(f"Good range (test acc >= {TARGET}), median over seeds")
+    ax.set_title(f"Good range (test acc >= {lr_sensitivity.TARGET}), median over seeds")
     ax.grid(axis="x", alpha=0.3)

@@ -6,22 +6,16 @@ import pathlib
 
 import numpy as np
 
-from jaxopt_lessons.lessons import _plotting
-from jaxopt_lessons.lessons.ravine import (
-    SHOWN_STEPS,
-    TOLERANCE,
-    ZIGZAG_METHODS,
-    Result,
-)
+from jaxopt_lessons.lessons import _plotting, ravine
 
 # The methods drawn on the contours and in the zig-zag plot (not GD at 1/L).
-SHOWN = tuple(ZIGZAG_METHODS[i] for i in (0, 2, 3, 4))
+SHOWN = tuple(ravine.ZIGZAG_METHODS[i] for i in (0, 2, 3, 4))
 
 
-def plot(result: Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
+def plot(result: ravine.Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
     """Contours with paths, steps against κ (log-log), the steep coordinate per step."""
     out_dir = _plotting.output_dir(out_dir)
-    colors = _plotting.colors(ZIGZAG_METHODS)
+    colors = _plotting.colors(ravine.ZIGZAG_METHODS)
     return [
         _contours(result, colors, out_dir / "ravine_contours.png"),
         _steps_against_kappa(result, out_dir / "ravine_steps_vs_kappa.png"),
@@ -29,16 +23,16 @@ def plot(result: Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
     ]
 
 
-def _contours(result: Result, colors: dict, path: pathlib.Path) -> pathlib.Path:
+def _contours(result: ravine.Result, colors: dict, path: pathlib.Path) -> pathlib.Path:
     """The first iterates on the loss contours, and the error per step."""
     plt = _plotting.pyplot()
     fig, (ax, ax_err) = plt.subplots(1, 2, figsize=(12, 4.8))
     _draw_paths(ax, result, colors)
-    for m in ZIGZAG_METHODS:
+    for m in ravine.ZIGZAG_METHODS:
         p = result.example_paths[m]
         err = np.linalg.norm(p, axis=1) / np.linalg.norm(p[0])
         ax_err.semilogy(err, color=colors[m], label=m)
-    ax_err.axhline(TOLERANCE, color="k", ls=":", label="target 1e-3")
+    ax_err.axhline(ravine.TOLERANCE, color="k", ls=":", label="target 1e-3")
     ax_err.set_ylim(1e-4, 10)
     ax_err.set_xlabel("step")
     ax_err.set_ylabel("‖x − x*‖ / ‖x₀ − x*‖")
@@ -47,10 +41,10 @@ def _contours(result: Result, colors: dict, path: pathlib.Path) -> pathlib.Path:
     return _plotting.save(fig, path)
 
 
-def _draw_paths(ax, result: Result, colors: dict) -> None:
+def _draw_paths(ax, result: ravine.Result, colors: dict) -> None:
     """Labelled loss contours of the example, its first SHOWN_STEPS iterates."""
     lam = result.example_eigenvalues
-    first = {m: result.example_paths[m][: SHOWN_STEPS + 1] for m in SHOWN}
+    first = {m: result.example_paths[m][: ravine.SHOWN_STEPS + 1] for m in SHOWN}
     limit = max(np.abs(p[:, 1]).max() for p in first.values())
     right = max(p[:, 0].max() for p in first.values())
     xs = np.linspace(-1.3, max(0.2, right) + 0.1, 300)
@@ -76,11 +70,11 @@ def _draw_paths(ax, result: Result, colors: dict) -> None:
     ax.plot([0], [0], "k*", ms=11, label="minimum", zorder=5)
     ax.set_xlabel("x₁ (shallow direction, λ = 0.01)")
     ax.set_ylabel("x₂ (steep direction, λ = 1)")
-    ax.set_title(f"Ravine κ = 100: first {SHOWN_STEPS} steps")
+    ax.set_title(f"Ravine κ = 100: first {ravine.SHOWN_STEPS} steps")
     ax.legend(fontsize=8)
 
 
-def _steps_against_kappa(result: Result, path: pathlib.Path) -> pathlib.Path:
+def _steps_against_kappa(result: ravine.Result, path: pathlib.Path) -> pathlib.Path:
     """Steps against κ, log-log: every problem as a dot, fitted medians as lines."""
     plt = _plotting.pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 4.8))
@@ -109,12 +103,12 @@ def _steps_against_kappa(result: Result, path: pathlib.Path) -> pathlib.Path:
     return _plotting.save(fig, path)
 
 
-def _zigzag(result: Result, colors: dict, path: pathlib.Path) -> pathlib.Path:
+def _zigzag(result: ravine.Result, colors: dict, path: pathlib.Path) -> pathlib.Path:
     """The steep coordinate against the step: sign flips are the bounces."""
     plt = _plotting.pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
     for m in SHOWN:
-        p = result.example_paths[m][: SHOWN_STEPS + 1]
+        p = result.example_paths[m][: ravine.SHOWN_STEPS + 1]
         ax.plot(p[:, 1], "-o", ms=2, lw=1, color=colors[m], label=m)
     ax.axhline(0, color="k", lw=0.5)
     ax.set_xlabel("step")

@@ -7,20 +7,13 @@ import pathlib
 
 import numpy as np
 
-from jaxopt_lessons.lessons import _plotting
-from jaxopt_lessons.lessons.scales import (
-    BOWL_STEPS,
-    ND_DIM,
-    ND_TOLERANCE,
-    OPTIMIZERS,
-    Result,
-)
+from jaxopt_lessons.lessons import _plotting, scales
 
 
-def plot(result: Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
+def plot(result: scales.Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
     """Bowl paths, per-coordinate effective lrs, axis vs rotated, raw vs standardised."""
     out_dir = _plotting.output_dir(out_dir)
-    colors = _plotting.colors(OPTIMIZERS)
+    colors = _plotting.colors(scales.OPTIMIZERS)
     return [
         _bowl(result, colors, out_dir / "scales_bowl.png"),
         _effective_lr(result, colors, out_dir / "scales_effective_lr.png"),
@@ -30,7 +23,7 @@ def plot(result: Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
     ]
 
 
-def _bowl(result: Result, colors: dict, path: pathlib.Path) -> pathlib.Path:
+def _bowl(result: scales.Result, colors: dict, path: pathlib.Path) -> pathlib.Path:
     """The 1000:1 bowl: paths on the contours and the shallow coordinate per step."""
     d = result.plot_data
     fig, (ax, ax2) = _plotting.pyplot().subplots(1, 2, figsize=(12, 4.6))
@@ -53,7 +46,7 @@ def _bowl(result: Result, colors: dict, path: pathlib.Path) -> pathlib.Path:
     ax.set_xlim(-0.6, 1.1)
     ax.set_xlabel("x₁ (steep: gradient 1000 x₁)")
     ax.set_ylabel("x₂ (shallow: gradient x₂)")
-    ax.set_title(f"Bowl ½(1000 x₁² + x₂²), {BOWL_STEPS} steps")
+    ax.set_title(f"Bowl ½(1000 x₁² + x₂²), {scales.BOWL_STEPS} steps")
     ax.legend(fontsize=8, loc="upper left")
     for name, p in d["bowl_paths"].items():
         ax2.semilogy(np.abs(p[:, 1]) + 1e-12, color=colors[name], label=name)
@@ -65,14 +58,16 @@ def _bowl(result: Result, colors: dict, path: pathlib.Path) -> pathlib.Path:
     return _plotting.save(fig, path)
 
 
-def _effective_lr(result: Result, colors: dict, path: pathlib.Path) -> pathlib.Path:
+def _effective_lr(
+    result: scales.Result, colors: dict, path: pathlib.Path
+) -> pathlib.Path:
     """Effective per-coordinate learning rates |u_i| / |g_i|: bowl and raw features."""
     d = result.plot_data
     fig, (ax, ax2) = _plotting.pyplot().subplots(
         1, 2, figsize=(12, 4.6), width_ratios=[1, 2]
     )
     width = 0.2
-    for i, name in enumerate(OPTIMIZERS):
+    for i, name in enumerate(scales.OPTIMIZERS):
         ax.bar(
             np.arange(2) + (i - 1.5) * width,
             d["bowl_effective_lr"][name],
@@ -86,7 +81,7 @@ def _effective_lr(result: Result, colors: dict, path: pathlib.Path) -> pathlib.P
     ax.set_title("1000:1 bowl")
     ax.legend(fontsize=8)
     order = np.argsort(d["feature_scale"])
-    for name in OPTIMIZERS:
+    for name in scales.OPTIMIZERS:
         eff = d["logreg_effective_lr"][("raw", name)][:-1][order]
         ax2.semilogy(
             np.arange(eff.size), eff, "o-", ms=3, color=colors[name], label=name
@@ -100,29 +95,29 @@ def _effective_lr(result: Result, colors: dict, path: pathlib.Path) -> pathlib.P
 
 
 def _rotation_and_features(
-    result: Result, colors: dict, path: pathlib.Path
+    result: scales.Result, colors: dict, path: pathlib.Path
 ) -> pathlib.Path:
     """Axis-aligned against rotated, and raw against standardised features."""
     fig, (ax, ax2) = _plotting.pyplot().subplots(1, 2, figsize=(12, 4.6))
-    x = np.arange(len(OPTIMIZERS))
+    x = np.arange(len(scales.OPTIMIZERS))
     for k, (kind, hatch) in enumerate((("axis", ""), ("rotated", "//"))):
-        values = [np.median(result.nd_steps[kind][n]) for n in OPTIMIZERS]
+        values = [np.median(result.nd_steps[kind][n]) for n in scales.OPTIMIZERS]
         ax.bar(
             x + (k - 0.5) * 0.38,
             values,
             0.38,
             hatch=hatch,
-            color=[colors[n] for n in OPTIMIZERS],
+            color=[colors[n] for n in scales.OPTIMIZERS],
             edgecolor="k",
             label="axis-aligned" if kind == "axis" else "rotated",
         )
-    ax.set_xticks(x, OPTIMIZERS)
+    ax.set_xticks(x, scales.OPTIMIZERS)
     ax.set_yscale("log")
-    ax.set_ylabel(f"steps until ‖x‖/‖x₀‖ stays < {ND_TOLERANCE:g} (best lr)")
-    ax.set_title(f"{ND_DIM}-D bowl, scales 1 … 1000 (median over seeds)")
+    ax.set_ylabel(f"steps until ‖x‖/‖x₀‖ stays < {scales.ND_TOLERANCE:g} (best lr)")
+    ax.set_title(f"{scales.ND_DIM}-D bowl, scales 1 … 1000 (median over seeds)")
     ax.legend()
     curves = result.plot_data["logreg_curves"]
-    for name in OPTIMIZERS:
+    for name in scales.OPTIMIZERS:
         ax2.semilogy(curves[("raw", name)], color=colors[name], label=f"{name}, raw")
         ax2.semilogy(
             curves[("standardized", name)],

@@ -7,20 +7,13 @@ import pathlib
 
 import numpy as np
 
-from jaxopt_lessons.lessons import _plotting
-from jaxopt_lessons.lessons.wrong_gradients import (
-    OPTIMIZERS,
-    SCALE,
-    SCALE_LRS,
-    VARIANTS,
-    Result,
-)
+from jaxopt_lessons.lessons import _plotting, wrong_gradients
 
 
-def plot(result: Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
+def plot(result: wrong_gradients.Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
     """Grouped bars (bugs, circles), gradient-check errors, mis-scaled loss curves."""
     out_dir = _plotting.output_dir(out_dir)
-    colors = _plotting.colors(OPTIMIZERS)
+    colors = _plotting.colors(wrong_gradients.OPTIMIZERS)
     return [
         _bugs(result, colors, out_dir / "wrong_gradients_bugs.png"),
         _model_and_scale(
@@ -29,38 +22,44 @@ def plot(result: Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
     ]
 
 
-def _bugs(result: Result, colors: dict, path: pathlib.Path) -> pathlib.Path:
+def _bugs(
+    result: wrong_gradients.Result, colors: dict, path: pathlib.Path
+) -> pathlib.Path:
     """Best accuracy per variant and optimizer, and the gradient check."""
     fig, (ax, ax2) = _plotting.pyplot().subplots(
         1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [3, 2]}
     )
-    x = np.arange(len(VARIANTS))
+    x = np.arange(len(wrong_gradients.VARIANTS))
     names = list(result.best_acc["correct"])
     width = 0.8 / len(names)
     for i, o in enumerate(names):
-        values = [np.median(result.best_acc[v][o]) for v in VARIANTS]
+        values = [np.median(result.best_acc[v][o]) for v in wrong_gradients.VARIANTS]
         offset = (i - (len(names) - 1) / 2) * width
         ax.bar(x + offset, values, width, color=colors[o], label=o)
     ax.axhline(0.1, color="k", ls=":", lw=1, label="chance (10 classes)")
-    ax.set_xticks(x, [v.replace(" ", "\n", 1) for v in VARIANTS])
+    ax.set_xticks(x, [v.replace(" ", "\n", 1) for v in wrong_gradients.VARIANTS])
     ax.set_ylim(0, 1.25)
     ax.set_ylabel(f"best test accuracy over {len(result.digits_lrs)} learning rates")
     ax.set_title("Digits MLP with a hand-written backward pass")
     ax.legend(fontsize=8, loc="upper center", ncol=3)
-    errors = [np.median(result.gradcheck_rel_error[v]) for v in VARIANTS]
+    errors = [
+        np.median(result.gradcheck_rel_error[v]) for v in wrong_gradients.VARIANTS
+    ]
     ax2.bar(x, errors, color=["tab:green", "tab:red", "tab:red", "tab:orange"])
     for xi, e in zip(x, errors, strict=True):
         ax2.text(xi, e * 1.3, f"{e:.2g}", ha="center", fontsize=9)
     ax2.set_yscale("log")
     ax2.set_ylim(1e-8, 20)
-    ax2.set_xticks(x, [v.replace(" ", "\n", 1) for v in VARIANTS])
+    ax2.set_xticks(x, [v.replace(" ", "\n", 1) for v in wrong_gradients.VARIANTS])
     ax2.set_ylabel("gradient check ‖g − jax.grad‖ / ‖jax.grad‖ (log)")
     ax2.set_title("Only the gradient check sees the silent bug")
     return _plotting.save(fig, path)
 
 
-def _model_and_scale(result: Result, colors: dict, path: pathlib.Path) -> pathlib.Path:
-    """Circles, linear against ReLU; the loss curves with the loss × SCALE."""
+def _model_and_scale(
+    result: wrong_gradients.Result, colors: dict, path: pathlib.Path
+) -> pathlib.Path:
+    """Circles, linear against ReLU; the loss curves with the loss scaled by SCALE."""
     fig, (ax, ax2) = _plotting.pyplot().subplots(1, 2, figsize=(13, 4.6))
     _draw_circles(ax, result, colors)
     names = list(result.best_acc["correct"])
@@ -72,12 +71,12 @@ def _model_and_scale(result: Result, colors: dict, path: pathlib.Path) -> pathli
                 smooth,
                 ls=ls,
                 color=colors[o],
-                label=f"{o} (lr {SCALE_LRS[o]:g}), {kind}",
+                label=f"{o} (lr {wrong_gradients.SCALE_LRS[o]:g}), {kind}",
             )
     ax2.set_xlabel("step")
     ax2.set_ylabel("true training loss, minibatch, 10-step mean (log)")
     ax2.set_title(
-        f"Loss × {SCALE:g}: the SGD steps shrink 1000×, Adam does not notice\n"
+        f"Loss × {wrong_gradients.SCALE:g}: the SGD steps shrink 1000×, Adam does not notice\n"
         "(Adam's dashed curve lies on its solid one)",
         fontsize=10,
     )
@@ -85,7 +84,7 @@ def _model_and_scale(result: Result, colors: dict, path: pathlib.Path) -> pathli
     return _plotting.save(fig, path)
 
 
-def _draw_circles(ax, result: Result, colors: dict) -> None:
+def _draw_circles(ax, result: wrong_gradients.Result, colors: dict) -> None:
     """Best accuracy on make_circles, hatched without the nonlinearity."""
     from matplotlib.patches import Patch
 
