@@ -365,3 +365,17 @@ def test_update_accepts_the_init_tree_without_its_leaf_wrappers():
     renamed = {"a": grads["b"], "w": grads["w"]}
     with pytest.raises(ValueError, match="structure the buffers were built for"):
         tx.update(renamed, state)
+
+
+def test_ordinary_trees_group_only_small_leaves_by_default():
+    """On ordinary trees every grouped element is copied in and out each step,
+    so `grouped` groups fewer leaves than `group` does for grouped params."""
+    tree = {"small": jnp.ones(2**10), "medium": jnp.ones(2**11), "big": jnp.ones(2**15)}
+    state = g.grouped(jol.adam(1e-3)).init(tree)
+    plain_layout = state[0].mu.layout
+    assert plain_layout.n_groups == 1
+    # the group first, then the leaves kept alone in tree order (big, medium)
+    assert plain_layout.buffer_shapes == ((2**10,), (2**15,), (2**11,))
+    assert g.group(tree).layout.buffer_shapes == ((2**10 + 2**11,), (2**15,))
+    wide = g.grouped(jol.adam(1e-3), max_leaf_size=2**14).init(tree)
+    assert wide[0].mu.layout.buffer_shapes == ((2**10 + 2**11,), (2**15,))
