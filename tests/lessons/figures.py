@@ -7,6 +7,22 @@ import pathlib
 
 import pytest
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def assert_pngs(paths) -> None:
+    """Every path holds a PNG image (checked by its 8-byte signature)."""
+    for path in paths:
+        assert pathlib.Path(path).read_bytes()[:8] == PNG_SIGNATURE, path
+
+
+def contour_problems_in(plot, result, out_dir, name: str, **limits) -> list[str]:
+    """`contour_problems` of the first axes of the figure that `plot(result,
+    out_dir)` saves as `name`; `limits` are its keyword arguments."""
+    with captured() as saved:
+        plot(result, out_dir)
+    return contour_problems(saved[name].axes[0], **limits)
+
 
 @contextlib.contextmanager
 def captured():

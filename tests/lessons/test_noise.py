@@ -17,6 +17,7 @@ import pytest
 
 from jaxopt_lessons.lessons import noise
 from jaxopt_lessons.problems import make_noisy_quadratic
+from tests.lessons import figures
 
 T = noise.THRESHOLDS
 SEEDS = (0, 1, 2)
@@ -123,5 +124,4 @@ def test_numbers_are_json(results):
 def test_plot_writes_pngs(results, tmp_path):
     paths = noise.plot(results[0], tmp_path)
     assert [p.name for p in paths] == ["noise_floors.png", "noise_direction.png"]
-    for p in paths:
-        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    figures.assert_pngs(paths)

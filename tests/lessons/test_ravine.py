@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from jaxopt_lessons.lessons import ravine
+from tests.lessons import figures
 
 T = ravine.THRESHOLDS
 SEEDS = (0, 1, 2)
@@ -89,14 +90,16 @@ def test_plot_writes_pngs(results, tmp_path):
         "ravine_steps_vs_kappa.png",
         "ravine_zigzag.png",
     ]
-    for p in paths:
-        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    figures.assert_pngs(paths)
 
 
 def test_contour_plot_is_readable(results, tmp_path):
-    from tests.lessons import figures
-
-    with figures.captured() as saved:
-        ravine.plot(results[0], tmp_path)
-    ax = saved["ravine_contours.png"].axes[0]
-    assert figures.contour_problems(ax, min_levels=8, min_labels=6) == []
+    problems = figures.contour_problems_in(
+        ravine.plot,
+        results[0],
+        tmp_path,
+        "ravine_contours.png",
+        min_levels=8,
+        min_labels=6,
+    )
+    assert problems == []

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from jaxopt_lessons.lessons import scales
+from tests.lessons import figures
 
 T = scales.THRESHOLDS
 SEEDS = (0, 1, 2)
@@ -87,14 +88,11 @@ def test_numbers_are_json(results):
 def test_plot_writes_pngs(results, tmp_path):
     paths = scales.plot(results[0], tmp_path)
     assert len(paths) == 3
-    for p in paths:
-        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    figures.assert_pngs(paths)
 
 
 def test_bowl_contour_plot_is_readable(results, tmp_path):
-    from tests.lessons import figures
-
-    with figures.captured() as saved:
-        scales.plot(results[0], tmp_path)
-    ax = saved["scales_bowl.png"].axes[0]
-    assert figures.contour_problems(ax, min_levels=8, min_labels=5) == []
+    problems = figures.contour_problems_in(
+        scales.plot, results[0], tmp_path, "scales_bowl.png", min_levels=8, min_labels=5
+    )
+    assert problems == []
