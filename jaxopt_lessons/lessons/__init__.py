@@ -1,9 +1,11 @@
 """The lesson's claims, each measured by a module that returns numbers.
 
 Every claim lives in ``jaxopt_lessons/lessons/<claim_id>.py`` and offers
-``CLAIM_ID``, ``CLAIM`` (the claim in one sentence), ``run(*, quick=False,
-seed=0) -> Result`` (a frozen dataclass with ``holds``, ``measured`` and
-``numbers()``) and ``plot(result, out_dir) -> list[Path]``.
+``CLAIM_ID``, ``CLAIM`` (the claim in one sentence), ``THRESHOLDS`` (what the
+verdict requires; the tests import it), ``run(*, quick=False, seed=0) ->
+Result`` (a frozen dataclass with ``holds``, ``measured`` and ``numbers()``)
+and ``plot(result, out_dir) -> list[Path]``, drawn by
+``lessons/plots/<claim_id>.py``.
 
 `CLAIM_IDS` lists them in the lesson's order; `get(claim_id)` imports one
 module on demand, so ``import jaxopt_lessons.lessons`` stays light.
