@@ -30,6 +30,7 @@ import optax
 
 __all__ = [
     "caller",
+    "check_adam_args",
     "check_bool",
     "check_dtype",
     "check_float_params",
@@ -42,6 +43,7 @@ __all__ = [
     "check_stateless",
     "check_tree_matches",
     "check_updates_match_params",
+    "check_weight_decay",
     "describe",
     "empty_init",
     "entry_point",
@@ -182,23 +184,53 @@ def check_positive(fn: str, name: str, value: Any) -> None:
         )
 
 
-def check_learning_rate(
-    fn: str, name: str, value: Any, *, allow_none: bool = False
-) -> None:
-    """A learning rate is a finite number >= 0, an array of them, or a schedule.
-
-    A schedule (any callable, ``step -> value``) is checked where it is used.
-    """
+def _check_rate_or_schedule(fn: str, name: str, value: Any, allow_none: bool) -> None:
+    """A finite number >= 0, an array of them, or a schedule (checked where used)."""
     fn = caller(fn)
     if value is None and allow_none:
         return
-    if callable(value) and not isinstance(value, (jax.Array, np.ndarray)):
+    if is_schedule(value):
         return
     if value is None:
         raise TypeError(
             f"{fn}: `{name}` must be a number, an array or a schedule, got None."
         )
     check_non_negative(fn, name, value)
+
+
+def check_learning_rate(
+    fn: str, name: str, value: Any, *, allow_none: bool = False
+) -> None:
+    """A learning rate is a finite number >= 0, an array of them, or a schedule.
+
+    A schedule (any callable, ``step -> value``) is checked where it is used.
+    `allow_none` is for the factories whose `learning_rate` may be None
+    (`scale_by_learning_rate`, `adadelta`, `adafactor`).
+    """
+    _check_rate_or_schedule(fn, name, value, allow_none)
+
+
+def check_weight_decay(fn: str, name: str, value: Any) -> None:
+    """A weight decay λ is a finite number >= 0, an array of them, or a schedule.
+
+    As in Optax, `add_decayed_weights` takes a schedule of the step count; a
+    schedule is checked where it is used. None is never a weight decay.
+    """
+    _check_rate_or_schedule(fn, name, value, allow_none=False)
+
+
+def check_adam_args(fn: str, b1: Any, b2: Any, eps: Any, eps_root: Any) -> None:
+    """The arguments Adam's relatives share: β₁, β₂ in [0, 1), ε and ε_root >= 0,
+    not both 0 (a zero gradient would divide 0 by 0).
+
+    Used by `scale_by_adam`, `scale_by_amsgrad`, `scale_by_belief`,
+    `scale_by_novograd` and `scale_by_radam`.
+    """
+    check_interval(fn, "b1", b1, 0.0, 1.0)
+    check_interval(fn, "b2", b2, 0.0, 1.0)
+    check_non_negative(fn, "eps", eps)
+    check_non_negative(fn, "eps_root", eps_root)
+    check_not_both_zero(fn, ("eps", "eps_root"), (eps, eps_root))
 
 
 def check_bool(fn: str, name: str, value: Any) -> None:

@@ -14,11 +14,20 @@ from jaxopt_lessons.transforms.scaling import scale_by_learning_rate
 from jaxopt_lessons.transforms.weight_decay import add_decayed_weights
 
 
-def _adam_chain(fn, learning_rate, adam_kwargs, decay=None):
-    """scale_by_adam → [add_decayed_weights] → scale_by_learning_rate."""
+def _adam_chain(
+    learning_rate, b1, b2, eps, eps_root, mu_dtype, nesterov, nu_dtype, decay=None
+):
+    """scale_by_adam → [decay] → scale_by_learning_rate: the chain of `adam`,
+    `adamw`, `nadam` and `nadamw`, which differ in `decay` and `nesterov`'s
+    default. `decay` is built by the caller, so its checks run first."""
+    fn = _checks.caller("adam")
     _checks.check_learning_rate(fn, "learning_rate", learning_rate)
-    _checks.check_bool(fn, "nesterov", adam_kwargs["nesterov"])
-    links = [scale_by_adam(**adam_kwargs)]
+    _checks.check_bool(fn, "nesterov", nesterov)
+    links = [
+        scale_by_adam(
+            b1, b2, eps, eps_root, mu_dtype, nesterov=nesterov, nu_dtype=nu_dtype
+        )
+    ]
     if decay is not None:
         links.append(decay)
     return _chain.chain(*links, scale_by_learning_rate(learning_rate))
@@ -45,17 +54,7 @@ def adam(
         ValueError: an invalid hyperparameter.
     """
     return _adam_chain(
-        "adam",
-        learning_rate,
-        dict(
-            b1=b1,
-            b2=b2,
-            eps=eps,
-            eps_root=eps_root,
-            mu_dtype=mu_dtype,
-            nesterov=nesterov,
-            nu_dtype=nu_dtype,
-        ),
+        learning_rate, b1, b2, eps, eps_root, mu_dtype, nesterov, nu_dtype
     )
 
 
@@ -87,19 +86,9 @@ def adamw(
     Raises:
         ValueError: an invalid hyperparameter.
     """
+    decay = add_decayed_weights(weight_decay, mask)
     return _adam_chain(
-        "adamw",
-        learning_rate,
-        dict(
-            b1=b1,
-            b2=b2,
-            eps=eps,
-            eps_root=eps_root,
-            mu_dtype=mu_dtype,
-            nesterov=nesterov,
-            nu_dtype=nu_dtype,
-        ),
-        decay=add_decayed_weights(weight_decay, mask),
+        learning_rate, b1, b2, eps, eps_root, mu_dtype, nesterov, nu_dtype, decay
     )
 
 
@@ -120,17 +109,7 @@ def nadam(
     As `optax.nadam` (which is `adam` with `nesterov=True`).
     """
     return _adam_chain(
-        "nadam",
-        learning_rate,
-        dict(
-            b1=b1,
-            b2=b2,
-            eps=eps,
-            eps_root=eps_root,
-            mu_dtype=mu_dtype,
-            nesterov=nesterov,
-            nu_dtype=nu_dtype,
-        ),
+        learning_rate, b1, b2, eps, eps_root, mu_dtype, nesterov, nu_dtype
     )
 
 
@@ -149,19 +128,9 @@ def nadamw(
     nu_dtype: Any | None = None,
 ) -> optax.GradientTransformationExtraArgs:
     """NAdamW: `adamw` with Nesterov's look-ahead (as `optax.nadamw`)."""
+    decay = add_decayed_weights(weight_decay, mask)
     return _adam_chain(
-        "nadamw",
-        learning_rate,
-        dict(
-            b1=b1,
-            b2=b2,
-            eps=eps,
-            eps_root=eps_root,
-            mu_dtype=mu_dtype,
-            nesterov=nesterov,
-            nu_dtype=nu_dtype,
-        ),
-        decay=add_decayed_weights(weight_decay, mask),
+        learning_rate, b1, b2, eps, eps_root, mu_dtype, nesterov, nu_dtype, decay
     )
 
 

@@ -66,7 +66,7 @@ def adafactor(
     if momentum is not None:
         _checks.check_interval(fn, "momentum", momentum, 0.0, 1.0)
     if weight_decay_rate is not None:
-        _checks.check_learning_rate(fn, "weight_decay_rate", weight_decay_rate)
+        _checks.check_weight_decay(fn, "weight_decay_rate", weight_decay_rate)
     links = [
         scale_by_factored_rms(
             factored, decay_rate, decay_offset, min_dim_size_to_factor, eps

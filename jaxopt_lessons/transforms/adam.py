@@ -27,14 +27,6 @@ __all__ = [
 ]
 
 
-def _check_adam_args(fn, b1, b2, eps, eps_root):
-    _checks.check_interval(fn, "b1", b1, 0.0, 1.0)
-    _checks.check_interval(fn, "b2", b2, 0.0, 1.0)
-    _checks.check_non_negative(fn, "eps", eps)
-    _checks.check_non_negative(fn, "eps_root", eps_root)
-    _checks.check_not_both_zero(fn, ("eps", "eps_root"), (eps, eps_root))
-
-
 @_checks.entry_point
 def scale_by_adam(
     b1: jax.typing.ArrayLike = 0.9,
@@ -90,7 +82,7 @@ def scale_by_adam(
         Dozat, "Incorporating Nesterov Momentum into Adam", ICLR 2016 workshop.
     """
     fn = _checks.caller("scale_by_adam")
-    _check_adam_args(fn, b1, b2, eps, eps_root)
+    _checks.check_adam_args(fn, b1, b2, eps, eps_root)
     _checks.check_bool(fn, "nesterov", nesterov)
     mu_dtype = _checks.check_dtype(fn, "mu_dtype", mu_dtype)
     nu_dtype = _checks.check_dtype(fn, "nu_dtype", nu_dtype)
@@ -183,7 +175,7 @@ def scale_by_amsgrad(
         Algorithm 2.
     """
     fn = _checks.caller("scale_by_amsgrad")
-    _check_adam_args(fn, b1, b2, eps, eps_root)
+    _checks.check_adam_args(fn, b1, b2, eps, eps_root)
     _checks.check_bool(fn, "bias_correction_mu", bias_correction_mu)
     _checks.check_bool(fn, "bias_correction_nu", bias_correction_nu)
     mu_dtype = _checks.check_dtype(fn, "mu_dtype", mu_dtype)

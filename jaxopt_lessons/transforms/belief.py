@@ -9,7 +9,6 @@ import optax
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
 from jaxopt_lessons.transforms._states import ScaleByBeliefState
-from jaxopt_lessons.transforms.adam import _check_adam_args
 
 __all__ = ["ScaleByBeliefState", "scale_by_belief"]
 
@@ -59,7 +58,7 @@ def scale_by_belief(
         in Observed Gradients", NeurIPS 2020, Algorithm 2.
     """
     fn = _checks.caller("scale_by_belief")
-    _check_adam_args(fn, b1, b2, eps, eps_root)
+    _checks.check_adam_args(fn, b1, b2, eps, eps_root)
     _checks.check_bool(fn, "nesterov", nesterov)
 
     def init_fn(params):

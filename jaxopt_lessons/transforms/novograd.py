@@ -11,7 +11,6 @@ import optax
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
 from jaxopt_lessons.transforms._states import ScaleByNovogradState
-from jaxopt_lessons.transforms.adam import _check_adam_args
 
 __all__ = ["ScaleByNovogradState", "scale_by_novograd"]
 
@@ -64,7 +63,7 @@ def scale_by_novograd(
         Algorithm 1.
     """
     fn = _checks.caller("scale_by_novograd")
-    _check_adam_args(fn, b1, b2, eps, eps_root)
+    _checks.check_adam_args(fn, b1, b2, eps, eps_root)
     _checks.check_non_negative(fn, "weight_decay", weight_decay)
     mu_dtype = _checks.check_dtype(fn, "mu_dtype", mu_dtype)
 

@@ -9,7 +9,6 @@ import optax
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
 from jaxopt_lessons.transforms._states import ScaleByAdamState
-from jaxopt_lessons.transforms.adam import _check_adam_args
 
 __all__ = ["scale_by_radam"]
 
@@ -63,7 +62,7 @@ def scale_by_radam(
         ICLR 2020, Algorithm 2.
     """
     fn = _checks.caller("scale_by_radam")
-    _check_adam_args(fn, b1, b2, eps, eps_root)
+    _checks.check_adam_args(fn, b1, b2, eps, eps_root)
     _checks.check_interval(fn, "threshold", threshold, -float("inf"), float("inf"))
     _checks.check_bool(fn, "nesterov", nesterov)
     rho_inf = 2.0 / (1.0 - b2) - 1.0

@@ -58,7 +58,7 @@ def add_decayed_weights(
             without params, or with updates not shaped like the params.
     """
     fn = _checks.caller("add_decayed_weights")
-    _checks.check_learning_rate(fn, "weight_decay", weight_decay)
+    _checks.check_weight_decay(fn, "weight_decay", weight_decay)
     scheduled = _checks.is_schedule(weight_decay)
 
     def init_fn(params):
