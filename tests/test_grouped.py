@@ -10,6 +10,7 @@ import pytest
 
 import jaxopt_lessons as jol
 from jaxopt_lessons import grouping as g
+from jaxopt_lessons.grouping import declarations
 from tests import helpers
 
 STEPS = 3
@@ -248,7 +249,7 @@ def test_declarations_override_the_trace():
         with pytest.raises(g.NotElementwiseError, match="side channel"):
             g.grouped(tx, name="custom").init(helpers.mixed_tree())
     finally:
-        g._DECLARED.pop(g._key(_my_norm_scaling))
+        declarations._DECLARED.pop(declarations._key(_my_norm_scaling))
     # without the declaration its update is elementwise and accepted
     g.grouped(optax.chain(jol.sgd(1e-2), _my_norm_scaling())).init(helpers.mixed_tree())
 
