@@ -8,11 +8,13 @@ import optax
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
+from jaxopt_lessons.grouping.declarations import elementwise
 from jaxopt_lessons.transforms._states import ScaleByAdaDeltaState
 
 __all__ = ["ScaleByAdaDeltaState", "scale_by_adadelta"]
 
 
+@elementwise
 @_checks.entry_point
 def scale_by_adadelta(
     rho: jax.typing.ArrayLike = 0.9,

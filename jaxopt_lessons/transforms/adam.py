@@ -16,6 +16,7 @@ import optax
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
+from jaxopt_lessons.grouping.declarations import elementwise
 from jaxopt_lessons.transforms._states import ScaleByAdamState, ScaleByAmsgradState
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
 ]
 
 
+@elementwise
 @_checks.entry_point
 def scale_by_adam(
     b1: jax.typing.ArrayLike = 0.9,
@@ -131,6 +133,7 @@ def scale_by_adam(
     return optax.GradientTransformation(init_fn, update_fn)
 
 
+@elementwise
 @_checks.entry_point
 def scale_by_amsgrad(
     b1: jax.typing.ArrayLike = 0.9,
@@ -214,6 +217,7 @@ def scale_by_amsgrad(
     return optax.GradientTransformation(init_fn, update_fn)
 
 
+@elementwise
 @_checks.entry_point
 def scale_by_adamax(
     b1: jax.typing.ArrayLike = 0.9,

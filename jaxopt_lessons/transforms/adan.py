@@ -8,11 +8,13 @@ import optax
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
+from jaxopt_lessons.grouping.declarations import elementwise
 from jaxopt_lessons.transforms._states import ScaleByAdanState
 
 __all__ = ["ScaleByAdanState", "scale_by_adan"]
 
 
+@elementwise
 @_checks.entry_point
 def scale_by_adan(
     b1: jax.typing.ArrayLike = 0.98,

@@ -8,10 +8,16 @@ import optax
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
+from jaxopt_lessons.grouping.declarations import (
+    elementwise,
+    not_elementwise,
+    partition_invariant,
+)
 
 __all__ = ["adaptive_grad_clip", "clip", "clip_by_block_rms", "clip_by_global_norm"]
 
 
+@elementwise
 @_checks.entry_point
 def clip(max_delta: jax.typing.ArrayLike) -> optax.GradientTransformation:
     """Clips every coordinate of the update to [−δ, δ].
@@ -47,6 +53,7 @@ def clip(max_delta: jax.typing.ArrayLike) -> optax.GradientTransformation:
     return optax.GradientTransformation(_checks.empty_init(fn), update_fn)
 
 
+@partition_invariant
 @_checks.entry_point
 def clip_by_global_norm(max_norm: jax.typing.ArrayLike) -> optax.GradientTransformation:
     """Shrinks the whole update, keeping its direction, when its norm exceeds a cap.
@@ -94,6 +101,7 @@ def clip_by_global_norm(max_norm: jax.typing.ArrayLike) -> optax.GradientTransfo
     return optax.GradientTransformation(_checks.empty_init(fn), update_fn)
 
 
+@not_elementwise("it clips each leaf by that leaf's own root mean square")
 @_checks.entry_point
 def clip_by_block_rms(threshold: jax.typing.ArrayLike) -> optax.GradientTransformation:
     """Shrinks each leaf whose root-mean-square update exceeds a threshold.
@@ -158,6 +166,9 @@ def _unit_norms(x, axis):
     return jnp.broadcast_to(jnp.sqrt(squares), x.shape)
 
 
+@not_elementwise(
+    "it clips each leaf by the ratio of its own norm to its parameter's norm"
+)
 @_checks.entry_point
 def adaptive_grad_clip(
     clipping: jax.typing.ArrayLike,

@@ -12,6 +12,7 @@ import optax
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
+from jaxopt_lessons.grouping.declarations import not_elementwise
 from jaxopt_lessons.transforms._states import FactoredState
 
 __all__ = [
@@ -51,6 +52,9 @@ def _without_axis(x, axis):
     return jnp.zeros_like(jax.eval_shape(lambda y: jnp.sum(y, axis=axis), x))
 
 
+@not_elementwise(
+    "it keeps row and column statistics of each matrix (factored second moments) and clips by each leaf's RMS"
+)
 @_checks.entry_point
 def scale_by_factored_rms(
     factored: bool = True,
@@ -228,6 +232,9 @@ def _split(count, leaves):
     )
 
 
+@not_elementwise(
+    "it scales each leaf by the root mean square of that leaf's parameters"
+)
 @_checks.entry_point
 def scale_by_param_block_rms(
     min_scale: jax.typing.ArrayLike = 1e-3,

@@ -10,6 +10,7 @@ import optax
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
+from jaxopt_lessons.grouping.declarations import elementwise
 from jaxopt_lessons.transforms._states import ScaleByLionState
 
 __all__ = ["ScaleByLionState", "scale_by_lion"]
@@ -17,6 +18,7 @@ __all__ = ["ScaleByLionState", "scale_by_lion"]
 _MODES = ("hard", "smooth", "refined")
 
 
+@elementwise
 @_checks.entry_point
 def scale_by_lion(
     b1: jax.typing.ArrayLike = 0.9,

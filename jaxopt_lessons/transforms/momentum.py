@@ -14,11 +14,13 @@ import optax
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
+from jaxopt_lessons.grouping.declarations import elementwise
 from jaxopt_lessons.transforms._states import EmaState, TraceState
 
 __all__ = ["EmaState", "TraceState", "ema", "trace"]
 
 
+@elementwise
 @_checks.entry_point
 def trace(
     decay: jax.typing.ArrayLike,
@@ -84,6 +86,7 @@ def trace(
     return optax.GradientTransformation(init_fn, update_fn)
 
 
+@elementwise
 @_checks.entry_point
 def ema(
     decay: jax.typing.ArrayLike,

@@ -11,6 +11,7 @@ import optax
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
+from jaxopt_lessons.grouping.declarations import not_elementwise
 from jaxopt_lessons.transforms._states import AddNoiseState
 
 __all__ = ["AddNoiseState", "add_noise"]
@@ -34,6 +35,9 @@ def _as_key(fn, key):
     )
 
 
+@not_elementwise(
+    "it draws its noise leaf by leaf from keys split per leaf, so grouping would change the random numbers"
+)
 @_checks.entry_point
 def add_noise(
     eta: jax.typing.ArrayLike,

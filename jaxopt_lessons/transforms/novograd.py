@@ -10,11 +10,15 @@ import optax
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
+from jaxopt_lessons.grouping.declarations import not_elementwise
 from jaxopt_lessons.transforms._states import ScaleByNovogradState
 
 __all__ = ["ScaleByNovogradState", "scale_by_novograd"]
 
 
+@not_elementwise(
+    "its second moment is one number per leaf, the norm of that leaf's gradient"
+)
 @_checks.entry_point
 def scale_by_novograd(
     b1: jax.typing.ArrayLike = 0.9,

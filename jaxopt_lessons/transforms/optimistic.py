@@ -8,11 +8,13 @@ import optax
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
+from jaxopt_lessons.grouping.declarations import elementwise
 from jaxopt_lessons.transforms._states import ScaleByOptimisticGradientState
 
 __all__ = ["ScaleByOptimisticGradientState", "scale_by_optimistic_gradient"]
 
 
+@elementwise
 @_checks.entry_point
 def scale_by_optimistic_gradient(
     alpha: jax.typing.ArrayLike = 1.0,

@@ -8,12 +8,14 @@ import optax
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
+from jaxopt_lessons.grouping.declarations import partition_invariant
 
 __all__ = ["scale_by_polyak"]
 
 _VARIANTS = ("sps", "sps+")
 
 
+@partition_invariant
 @_checks.entry_point
 def scale_by_polyak(
     f_min: jax.typing.ArrayLike = 0.0,

@@ -8,11 +8,13 @@ import optax
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
+from jaxopt_lessons.grouping.declarations import elementwise
 from jaxopt_lessons.transforms._states import ScaleByAdamState
 
 __all__ = ["scale_by_radam"]
 
 
+@elementwise
 @_checks.entry_point
 def scale_by_radam(
     b1: jax.typing.ArrayLike = 0.9,

@@ -13,6 +13,7 @@ import optax
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
+from jaxopt_lessons.grouping.declarations import elementwise
 from jaxopt_lessons.transforms._states import (
     ScaleByRmsState,
     ScaleByRmsWithCountState,
@@ -48,6 +49,7 @@ def _inverse_root(eps, eps_in_sqrt):
     return lambda v: 1 / (jnp.sqrt(v) + eps)
 
 
+@elementwise
 @_checks.entry_point
 def scale_by_rms(
     decay: jax.typing.ArrayLike = 0.9,
@@ -123,6 +125,7 @@ def scale_by_rms(
     return optax.GradientTransformation(init_fn, update_fn)
 
 
+@elementwise
 @_checks.entry_point
 def scale_by_stddev(
     decay: jax.typing.ArrayLike = 0.9,
@@ -195,6 +198,7 @@ def scale_by_stddev(
     return optax.GradientTransformation(init_fn, update_fn)
 
 
+@elementwise
 @_checks.entry_point
 def scale_by_rss(
     initial_accumulator_value: jax.typing.ArrayLike = 0.1,

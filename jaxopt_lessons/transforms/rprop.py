@@ -9,11 +9,13 @@ import optax
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
+from jaxopt_lessons.grouping.declarations import elementwise
 from jaxopt_lessons.transforms._states import ScaleByRpropState
 
 __all__ = ["ScaleByRpropState", "scale_by_rprop"]
 
 
+@elementwise
 @_checks.entry_point
 def scale_by_rprop(
     learning_rate: jax.typing.ArrayLike,

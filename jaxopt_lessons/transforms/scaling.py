@@ -8,6 +8,7 @@ import optax
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
+from jaxopt_lessons.grouping.declarations import elementwise
 from jaxopt_lessons.transforms._states import ScaleByScheduleState
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
 ]
 
 
+@elementwise
 @_checks.entry_point
 def scale(step_size: jax.typing.ArrayLike) -> optax.GradientTransformation:
     """Multiplies every update by a constant: u_t = s · g_t.
@@ -44,6 +46,7 @@ def scale(step_size: jax.typing.ArrayLike) -> optax.GradientTransformation:
     return optax.GradientTransformation(_checks.empty_init(fn), update_fn)
 
 
+@elementwise
 @_checks.entry_point
 def scale_by_schedule(step_size_fn: _checks.Schedule) -> optax.GradientTransformation:
     """Multiplies the updates by a step size that depends on the step count.
@@ -81,6 +84,7 @@ def scale_by_schedule(step_size_fn: _checks.Schedule) -> optax.GradientTransform
     return optax.GradientTransformation(init_fn, update_fn)
 
 
+@elementwise
 @_checks.entry_point
 def scale_by_learning_rate(
     learning_rate: optax.ScalarOrSchedule | None = None,

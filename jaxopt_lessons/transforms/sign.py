@@ -8,10 +8,12 @@ import optax
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
+from jaxopt_lessons.grouping.declarations import elementwise
 
 __all__ = ["scale_by_sign"]
 
 
+@elementwise
 @_checks.entry_point
 def scale_by_sign() -> optax.GradientTransformation:
     """Replaces each coordinate of the update by its sign: −1, 0 or +1.

@@ -10,6 +10,7 @@ import optax
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
+from jaxopt_lessons.grouping.declarations import not_elementwise
 from jaxopt_lessons.transforms._states import ScaleBySM3State
 
 __all__ = ["ScaleBySM3State", "scale_by_sm3"]
@@ -23,6 +24,9 @@ def _axis_vector(x, axis):
     return jnp.zeros_like(jax.eval_shape(lambda y: jnp.sum(y, axis=others), x))
 
 
+@not_elementwise(
+    "its accumulators cover each array's rows and columns (per-axis statistics)"
+)
 @_checks.entry_point
 def scale_by_sm3(
     b1: jax.typing.ArrayLike = 0.9,

@@ -8,10 +8,14 @@ import optax
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
+from jaxopt_lessons.grouping.declarations import not_elementwise
 
 __all__ = ["scale_by_trust_ratio"]
 
 
+@not_elementwise(
+    "it scales each leaf by the ratio of its parameter norm to its update norm"
+)
 @_checks.entry_point
 def scale_by_trust_ratio(
     min_norm: jax.typing.ArrayLike = 0.0,

@@ -10,6 +10,7 @@ import optax
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
+from jaxopt_lessons.grouping.declarations import elementwise
 from jaxopt_lessons.transforms._states import (
     AddDecayedWeightsState,
     WeightDecaySchedule,
@@ -22,6 +23,7 @@ def _is_none(x: Any) -> bool:
     return x is None
 
 
+@elementwise
 @_checks.entry_point
 def add_decayed_weights(
     weight_decay: optax.ScalarOrSchedule = 0.0,
