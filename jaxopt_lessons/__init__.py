@@ -82,6 +82,7 @@ _LAZY = (
     "diagnostics",
     "lessons",
     "problems",
+    "sharding",
     "sweeps",
     "torch",
 )
