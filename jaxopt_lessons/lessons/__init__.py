@@ -3,12 +3,14 @@
 Every claim lives in ``jaxopt_lessons/lessons/<claim_id>.py`` and offers
 ``CLAIM_ID``, ``CLAIM`` (the claim in one sentence), ``THRESHOLDS`` (what the
 verdict requires; the tests import it), ``run(*, quick=False, seed=0) ->
-Result`` (a frozen dataclass with ``holds``, ``measured`` and ``numbers()``)
-and ``plot(result, out_dir) -> list[Path]``, drawn by
-``lessons/plots/<claim_id>.py``.
+Result`` (a frozen dataclass with ``holds``, ``measured`` and ``numbers()``).
+Its plots are drawn by ``lessons/plots/<claim_id>.py``, whose
+``plot(result, out_dir) -> list[Path]`` reads the `Result` (the plots import
+the claim, never the other way round).
 
-`CLAIM_IDS` lists them in the lesson's order; `get(claim_id)` imports one
-module on demand, so ``import jaxopt_lessons.lessons`` stays light.
+`CLAIM_IDS` lists them in the lesson's order; `get(claim_id)` and
+`plots_of(claim_id)` import one module on demand, so
+``import jaxopt_lessons.lessons`` stays light.
 
 - ``ravine``: SGD zig-zags in a ravine and needs about κ steps; heavy-ball
   momentum about √κ.
@@ -29,7 +31,7 @@ from __future__ import annotations
 import importlib
 import types
 
-__all__ = ["CLAIM_IDS", "get"]
+__all__ = ["CLAIM_IDS", "get", "plots_of"]
 
 CLAIM_IDS: tuple[str, ...] = (
     "ravine",
@@ -53,3 +55,14 @@ def get(claim_id: str) -> types.ModuleType:
             f"lessons.get: `claim_id` must be one of {CLAIM_IDS}, got {claim_id!r}."
         )
     return importlib.import_module(f"jaxopt_lessons.lessons.{claim_id}")
+
+
+def plots_of(claim_id: str) -> types.ModuleType:
+    """The module that draws one claim's plots (``plot(result, out_dir)``),
+    imported on first use (it loads matplotlib).
+
+    Raises:
+        ValueError: `claim_id` is not one of `CLAIM_IDS`.
+    """
+    get(claim_id)  # checks the name
+    return importlib.import_module(f"jaxopt_lessons.lessons.plots.{claim_id}")

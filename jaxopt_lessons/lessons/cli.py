@@ -31,7 +31,7 @@ import traceback
 
 import numpy as np
 
-from jaxopt_lessons.lessons import CLAIM_IDS, get
+from jaxopt_lessons.lessons import CLAIM_IDS, get, plots_of
 
 
 def _jsonable(value):
@@ -167,7 +167,7 @@ def _run_claim(claim: str, args: argparse.Namespace, out_dir: pathlib.Path):
     try:
         module = get(claim)
         result = module.run(quick=args.quick, seed=args.seed)
-        plots = [] if args.no_plots else module.plot(result, out_dir)
+        plots = [] if args.no_plots else plots_of(claim).plot(result, out_dir)
         seconds = time.perf_counter() - t0
         entry = {
             "holds": bool(result.holds),

@@ -30,7 +30,6 @@ Stochastic Optimization", ICLR 2015 (Algorithm 1).
 from __future__ import annotations
 
 import dataclasses
-import pathlib
 
 from jaxopt_lessons.lessons._quiz_evidence import STEPS, gather_evidence
 
@@ -305,11 +304,3 @@ def run(*, quick: bool = False, seed: int = 0) -> Result:
         evidence=evidence,
         verdicts=verdicts,
     )
-
-
-def plot(result: Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
-    """The quiz as a sheet: every option with a ✓ or ✗ and the measured numbers
-    behind the verdict (drawn by `lessons.plots.knowledge_check`)."""
-    from jaxopt_lessons.lessons.plots import knowledge_check as plots
-
-    return plots.plot(result, out_dir)

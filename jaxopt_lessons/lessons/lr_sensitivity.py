@@ -32,7 +32,6 @@ rate as the hyperparameter to tune first); CS231n, "Neural Networks Part 3".
 from __future__ import annotations
 
 import dataclasses
-import pathlib
 
 import jax
 import jax.numpy as jnp
@@ -383,11 +382,3 @@ def run(
     }
     checks = _checks(f)
     return Result(holds=all(checks.values()), measured=_measured(f), checks=checks, **f)
-
-
-def plot(result: Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
-    """Test accuracy against log learning rate, and each optimizer's good range
-    (drawn by `lessons.plots.lr_sensitivity`)."""
-    from jaxopt_lessons.lessons.plots import lr_sensitivity as plots
-
-    return plots.plot(result, out_dir)

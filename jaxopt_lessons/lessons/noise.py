@@ -42,7 +42,6 @@ a larger batch, or iterate averaging.
 from __future__ import annotations
 
 import dataclasses
-import pathlib
 
 import jax
 import jax.numpy as jnp
@@ -435,11 +434,3 @@ def run(*, quick: bool = False, seed: int = 0) -> Result:
         ls_etas=ls_etas,
         **f,
     )
-
-
-def plot(result: Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
-    """Noise floors (log y) with exact values; the direction of the first steps
-    (drawn by `lessons.plots.noise`)."""
-    from jaxopt_lessons.lessons.plots import noise as plots
-
-    return plots.plot(result, out_dir)

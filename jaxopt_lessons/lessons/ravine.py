@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import pathlib
 
 import jax
 import jax.numpy as jnp
@@ -321,11 +320,3 @@ def run(*, quick: bool = False, seed: int = 0) -> Result:
         **steps,
         **zig,
     )
-
-
-def plot(result: Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
-    """Contours with paths, steps against κ (log-log), the steep coordinate per
-    step (drawn by `lessons.plots.ravine`)."""
-    from jaxopt_lessons.lessons.plots import ravine as plots
-
-    return plots.plot(result, out_dir)

@@ -28,7 +28,6 @@ Stochastic Optimization", ICLR 2015, §2.1; Goodfellow, Bengio, Courville,
 from __future__ import annotations
 
 import dataclasses
-import pathlib
 
 import jax
 import jax.numpy as jnp
@@ -336,11 +335,3 @@ def run(*, quick: bool = False, seed: int = 0) -> Result:
     f["plot_data"] = {**bowl["plot_data"], **logreg["plot_data"]}
     checks = _checks(f)
     return Result(holds=bool(all(checks.values())), measured=_measured(f), **f)
-
-
-def plot(result: Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
-    """Bowl paths, per-coordinate effective lrs, axis vs rotated, raw vs
-    standardised (drawn by `lessons.plots.scales`)."""
-    from jaxopt_lessons.lessons.plots import scales as plots
-
-    return plots.plot(result, out_dir)

@@ -30,7 +30,6 @@ w_mn, Adam and RMSprop far from it) and B shows comparable accuracy
 from __future__ import annotations
 
 import dataclasses
-import pathlib
 
 import jax
 import jax.numpy as jnp
@@ -275,11 +274,3 @@ def run(*, quick: bool = False, seed: int = 0) -> Result:
         digits_best_lr=best_lr,
         checks=checks,
     )
-
-
-def plot(result: Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
-    """Distance to the min-norm solution against step; paired digits accuracy
-    (drawn by `lessons.plots.tradeoff`)."""
-    from jaxopt_lessons.lessons.plots import tradeoff as plots
-
-    return plots.plot(result, out_dir)

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import pathlib
 
 import jax
 import jax.numpy as jnp
@@ -408,11 +407,3 @@ def run(
         checks=checks,
         **f,
     )
-
-
-def plot(result: Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
-    """Grouped bars (bugs, circles), gradient-check errors, mis-scaled loss
-    curves (drawn by `lessons.plots.wrong_gradients`)."""
-    from jaxopt_lessons.lessons.plots import wrong_gradients as plots
-
-    return plots.plot(result, out_dir)

@@ -16,7 +16,7 @@ notebook measures two claims of the lesson, with the caveats the numbers force.
 The experiments are `jaxopt_lessons.lessons.ravine` and `...lessons.noise`; each
 `run()` returns a dataclass of measured numbers.
 """),
-    code(SETUP_PROBLEMS + "\nfrom jaxopt_lessons.lessons import noise, ravine"),
+    code(SETUP_PROBLEMS + "\nfrom jaxopt_lessons.lessons import noise, plots_of, ravine"),
     md("""
 ## 2.1 Ravines: √κ instead of κ
 
@@ -34,7 +34,7 @@ print("holds:", result.holds)
 print(f"slope GD {np.median(result.slopes_gd):.2f}, heavy ball {np.median(result.slopes_hb):.2f}")
 for kappa, ratios in result.ratio_gd_hb.items():
     print(f"κ = {kappa:>5}: GD needs {min(ratios):.1f}-{max(ratios):.1f}x the heavy ball's steps")
-paths = ravine.plot(result, OUT)
+paths = plots_of("ravine").plot(result, OUT)
 display(Image(paths[1]))
 """),
     md("""
@@ -102,7 +102,7 @@ for i, eta in enumerate(noisy_result.etas):
     print(f"quadratic η_eff {eta}: floor SGD {noisy_result.floor_sgd[i].mean():.4f} "
           f"(exact {noisy_result.exact_sgd[i].mean():.4f}), heavy ball {noisy_result.floor_hb[i].mean():.4f} "
           f"(exact {noisy_result.exact_hb[i].mean():.4f}); HB/SGD {ratio.mean():.3f}, theory {exact_ratio.mean():.3f}")
-noise_paths = noise.plot(noisy_result, OUT)
+noise_paths = plots_of("noise").plot(noisy_result, OUT)
 for p in noise_paths:
     display(Image(p))
 """),

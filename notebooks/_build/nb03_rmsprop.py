@@ -15,7 +15,7 @@ RMSprop keeps a running average of each coordinate's squared gradient,
 gradients gets a small effective learning rate and vice versa. The experiment is
 `jaxopt_lessons.lessons.scales`.
 """),
-    code(SETUP_PROBLEMS + "\nfrom jaxopt_lessons.lessons import scales"),
+    code(SETUP_PROBLEMS + "\nfrom jaxopt_lessons.lessons import plots_of, scales"),
     md("""
 ## 3.1 The 1000:1 bowl
 
@@ -31,7 +31,7 @@ for name in scales.OPTIMIZERS:
     print(f"{name:<13} |Δx₁|/|Δx₂| at step 1: {result.bowl_step_ratio_first[name]:8.1f}   "
           f"spread of effective lrs (log10): {result.bowl_spread_log10[name][1]:.2f}   "
           f"shallow progress in 200 steps: {result.bowl_shallow_progress[name]:.3f}")
-paths = scales.plot(result, OUT)
+paths = plots_of("scales").plot(result, OUT)
 display(Image(paths[0]))
 display(Image(paths[1]))
 """),

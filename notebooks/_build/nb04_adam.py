@@ -95,7 +95,7 @@ Nesterov and RMSprop, and three seeds). The number is the width, in decades,
 of the range where the test accuracy reaches 0.9.
 """),
     code("""
-from jaxopt_lessons.lessons import lr_sensitivity
+from jaxopt_lessons.lessons import lr_sensitivity, plots_of
 
 result = lr_sensitivity.run(quick=True, optimizers=("SGD", "Adam"))
 for name in result.width:
@@ -107,7 +107,7 @@ print(f"Adam's accuracy at lr >= 1: {max(result.adam_acc_at_lr_ge_1):.2f}; "
 print("claim holds:", result.holds)
 """),
     code("""
-for path in lr_sensitivity.plot(result, OUT):
+for path in plots_of("lr_sensitivity").plot(result, OUT):
     display(Image(path))
 """),
     md("""

@@ -28,7 +28,7 @@ full-batch steps from w = 0, three random problems (`lessons.tradeoff`).
 The number is ‖w − w_mn‖ / ‖w_mn‖.
 """),
     code("""
-from jaxopt_lessons.lessons import tradeoff
+from jaxopt_lessons.lessons import plots_of, tradeoff
 
 result = tradeoff.run(quick=True)
 for name in tradeoff.LS_OPTIMIZERS:
@@ -64,7 +64,7 @@ print(f"mean difference momentum − Adam: {mean:+.4f} ± {se:.4f} (standard err
 print("claim holds (as stated here):", result.holds)
 """),
     code("""
-for path in tradeoff.plot(result, OUT):
+for path in plots_of("tradeoff").plot(result, OUT):
     display(Image(path))
 """),
     md("""
@@ -106,7 +106,7 @@ for o in pitfalls.scaled_acc["scaled"]:
 print("claim holds:", pitfalls.holds)
 """),
     code("""
-for path in wrong_gradients.plot(pitfalls, OUT):
+for path in plots_of("wrong_gradients").plot(pitfalls, OUT):
     display(Image(path))
 """),
     md("""

@@ -17,7 +17,7 @@ per question should survive.
 """),
     code(SETUP_BASIC),
     code("""
-from jaxopt_lessons.lessons import knowledge_check
+from jaxopt_lessons.lessons import knowledge_check, plots_of
 
 evidence = knowledge_check.gather_evidence(0)
 verdicts = knowledge_check.check_options(evidence)
@@ -52,7 +52,7 @@ for feedback in knowledge_check.grade({1: "A", 2: "C", 3: "B"}, evidence):
     code("""
 result = knowledge_check.run(quick=True)
 print(result.measured)
-for path in knowledge_check.plot(result, OUT):
+for path in plots_of("knowledge_check").plot(result, OUT):
     display(Image(path))
 """),
 ]

@@ -11,7 +11,7 @@ error after 500 steps, diverges at lr 10.
 
 import pytest
 
-from jaxopt_lessons.lessons import knowledge_check
+from jaxopt_lessons.lessons import knowledge_check, plots_of
 
 T = knowledge_check.THRESHOLDS
 SEEDS = (0, 1, 2)
@@ -82,7 +82,7 @@ def test_plot_shows_every_option_and_the_numbers_behind_it(tmp_path):
 
     r = knowledge_check.run(quick=True, seed=0)
     with figures.captured() as saved:
-        paths = knowledge_check.plot(r, tmp_path)
+        paths = plots_of("knowledge_check").plot(r, tmp_path)
     assert [p.name for p in paths] == ["knowledge_check.png"]
     drawn = " | ".join(figures.texts(saved["knowledge_check.png"]))
     checks = knowledge_check.check_options(r.evidence)

@@ -15,7 +15,7 @@ import json
 import numpy as np
 import pytest
 
-from jaxopt_lessons.lessons import noise
+from jaxopt_lessons.lessons import noise, plots_of
 from jaxopt_lessons.problems import make_noisy_quadratic
 from tests.lessons import figures
 
@@ -122,6 +122,6 @@ def test_numbers_are_json(results):
 
 
 def test_plot_writes_pngs(results, tmp_path):
-    paths = noise.plot(results[0], tmp_path)
+    paths = plots_of("noise").plot(results[0], tmp_path)
     assert [p.name for p in paths] == ["noise_floors.png", "noise_direction.png"]
     figures.assert_pngs(paths)

@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pytest
 
-from jaxopt_lessons.lessons import ravine
+from jaxopt_lessons.lessons import plots_of, ravine
 from tests.lessons import figures
 
 T = ravine.THRESHOLDS
@@ -84,7 +84,7 @@ def test_deterministic():
 
 
 def test_plot_writes_pngs(results, tmp_path):
-    paths = ravine.plot(results[0], tmp_path)
+    paths = plots_of("ravine").plot(results[0], tmp_path)
     assert [p.name for p in paths] == [
         "ravine_contours.png",
         "ravine_steps_vs_kappa.png",
@@ -95,7 +95,7 @@ def test_plot_writes_pngs(results, tmp_path):
 
 def test_contour_plot_is_readable(results, tmp_path):
     problems = figures.contour_problems_in(
-        ravine.plot,
+        plots_of("ravine").plot,
         results[0],
         tmp_path,
         "ravine_contours.png",

@@ -12,7 +12,7 @@ import json
 import numpy as np
 import pytest
 
-from jaxopt_lessons.lessons import scales
+from jaxopt_lessons.lessons import plots_of, scales
 from tests.lessons import figures
 
 T = scales.THRESHOLDS
@@ -86,13 +86,13 @@ def test_numbers_are_json(results):
 
 
 def test_plot_writes_pngs(results, tmp_path):
-    paths = scales.plot(results[0], tmp_path)
+    paths = plots_of("scales").plot(results[0], tmp_path)
     assert len(paths) == 3
     figures.assert_pngs(paths)
 
 
 def test_bowl_contour_plot_is_readable(results, tmp_path):
     problems = figures.contour_problems_in(
-        scales.plot, results[0], tmp_path, "scales_bowl.png", min_levels=8, min_labels=5
+        plots_of("scales").plot, results[0], tmp_path, "scales_bowl.png", min_levels=8, min_labels=5
     )
     assert problems == []
