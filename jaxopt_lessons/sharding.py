@@ -206,14 +206,44 @@ def _within(ppath: tuple, path: tuple) -> bool:
     return all(any(k == key for k in keys) for key in ppath[:-1])
 
 
-def _base_spec(path: tuple, shape: tuple, params: list) -> P | None:
+@dataclasses.dataclass
+class _Params:
+    """The parameters' paths, shapes and specs, indexed for `_base_spec`."""
+
+    by_path: dict  # (path, shape) -> spec
+    by_last: dict  # (last key, shape) -> [(path, spec)]
+    shapes: set
+    sharded: bool  # any parameter not replicated
+
+
+def _index(params: list) -> _Params:
+    by_path, by_last, shapes, sharded = {}, {}, set(), False
+    for ppath, pshape, spec in params:
+        by_path[(ppath, pshape)] = spec
+        by_last.setdefault((ppath[-1] if ppath else None, pshape), []).append(
+            (ppath, spec)
+        )
+        shapes.add(pshape)
+        sharded |= any(_entries(e) for e in spec)
+    return _Params(by_path, by_last, shapes, sharded)
+
+
+def _base_spec(path: tuple, shape: tuple, index: _Params) -> P | None:
     """The spec of the parameter a state leaf belongs to: the parameter of the
     same shape with the longest path running through the leaf's path
     (``mu['w']`` belongs to ``['w']``); None when there is none (factored
     statistics, step counts)."""
+    if not index.sharded:  # every parameter replicated: nothing to look up
+        return P() if shape in index.shapes else None
+    for k in range(len(path) + 1):  # the longest path that ends the leaf's
+        spec = index.by_path.get((tuple(path[k:]), shape))
+        if spec is not None:
+            return spec
+    # Nested deeper (``optax.partition``, a dict of optimizers): the keys of
+    # the parameter's path appear in the leaf's path in order.
     best, best_len = None, -1
-    for ppath, pshape, spec in params:
-        if pshape == shape and len(ppath) > best_len and _within(ppath, path):
+    for ppath, spec in index.by_last.get((path[-1] if path else None, shape), []):
+        if len(ppath) > best_len and _within(ppath, path):
             best, best_len = spec, len(ppath)
     return best
 
@@ -227,11 +257,11 @@ def _itemsize(dtype: Any) -> int:
 def _plan_tree(
     tree: Any, params: Any, mesh: Mesh, axis: str, shard: bool
 ) -> list[LeafPlan]:
-    specs = _param_specs(params, mesh)
+    index = _index(_param_specs(params, mesh))
     plans = []
     for path, leaf in _paths(tree):
         shape = tuple(jnp.shape(leaf))
-        base = _base_spec(path, shape, specs)
+        base = _base_spec(path, shape, index)
         if not shard:
             spec = base if base is not None else P()
             note = "follows its parameter" if base is not None else "replicated"

@@ -1,9 +1,9 @@
 """Sharded against replicated optimizer state: memory per device and step time.
 
 Run as ``python -m jaxopt_lessons.benchmarks.sharded_state`` (``--help`` for
-the options). It starts JAX with 8 simulated CPU devices (it sets
-``--xla_force_host_platform_device_count=8`` itself, before JAX starts a
-backend), builds one data-parallel MLP and, for each optimizer, the same
+the options). It starts JAX with 8 simulated CPU devices (`main` sets
+``--xla_force_host_platform_device_count=8`` itself, before JAX starts its
+backend; in a process that has used JAX already it says so and stops), builds one data-parallel MLP and, for each optimizer, the same
 `make_sharded_train_step` twice: state laid out like the replicated params
 (plain data parallelism) and state split over the 8 devices (ZeRO-1).
 
@@ -24,27 +24,34 @@ memory figures do not.
 
 from __future__ import annotations
 
+import argparse
+import gc
+import json
 import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import jaxopt_lessons as jol
+from jaxopt_lessons import sharding
 
 _FLAG = "--xla_force_host_platform_device_count=8"
-if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
-    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {_FLAG}".strip()
-os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
-import argparse  # noqa: E402
-import gc  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from typing import Any  # noqa: E402
 
-import jax  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
+def _ask_for_8_devices() -> None:
+    """Sets the device count for JAX's CPU backend, which reads it when it
+    starts (at the first use of a device, not at ``import jax``)."""
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_force_host_platform_device_count" not in flags:
+        os.environ["XLA_FLAGS"] = f"{flags} {_FLAG}".strip()
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
-import jaxopt_lessons as jol  # noqa: E402
-from jaxopt_lessons import sharding  # noqa: E402
 
 __all__ = ["OPTIMIZERS", "main", "measure", "model"]
 
@@ -209,7 +216,9 @@ def main(argv: list[str] | None = None) -> int:
         help="time only the whole train step, not the update alone",
     )
     parser.add_argument("--quick", action="store_true", help="tiny model, 2 rounds")
+    parser.add_argument("--json", default="", help="also write the numbers here")
     args = parser.parse_args(argv)
+    _ask_for_8_devices()
     if args.quick:
         args.width, args.depth, args.batch, args.rounds, args.steps = 64, 2, 16, 2, 2
 
@@ -251,6 +260,22 @@ def main(argv: list[str] | None = None) -> int:
     if args.update:
         print("\nUpdate alone (given replicated gradients):\n")
         print(table(pairs["update"]))
+    if args.json:
+        rows = [
+            {
+                "optimizer": case.label,
+                "kind": case.kind,
+                "sharded": case.shard,
+                "state_bytes": case.state_total,
+                "state_bytes_per_device": case.state_per_device,
+                "compile_s": case.compile_s,
+                "round_medians_s": case.round_medians,
+            }
+            for case in cases
+        ]
+        settings = {k: getattr(args, k) for k in ("width", "depth", "batch")}
+        with open(args.json, "w") as file:
+            json.dump({"settings": settings, "rows": rows}, file, indent=1)
     return 0
 
 

@@ -1,9 +1,10 @@
 """Starts the distributed checks' processes early, and reads what they wrote.
 
-Both checks need processes of their own, because JAX fixes the number of
+The checks need processes of their own, because JAX fixes the number of
 devices, and joins a distributed run, when it starts: `zero1_check.py` runs
-with 8 simulated CPU devices, and `multiprocess_worker.py` twice, as the two
-processes of one `jax.distributed` run with 2 devices each. They are started
+with 8 simulated CPU devices, `multiprocess_worker.py` twice, as the two
+processes of one `jax.distributed` run with 2 devices each, and the
+benchmark `jaxopt_lessons.benchmarks.sharded_state --quick` with 8 devices. They are started
 as soon as the tests are collected, so that they run while other tests do.
 """
 
@@ -29,6 +30,8 @@ SUMMARY: dict[str, str] = {}
 
 TIMEOUT_S = 300
 PROCESSES = 2
+#: The optimizers the benchmark's smoke test runs.
+BENCHED = "adam,grouped adam"
 
 
 def _env(devices: int) -> dict:
@@ -74,6 +77,10 @@ def _start(name: str) -> None:
     out = str(pathlib.Path(tempfile.mkdtemp(prefix=f"jol-{name}-")) / "result")
     if name == "zero1":
         processes = [_spawn("tests.distributed.zero1_check", out, devices=8)]
+    elif name == "bench":
+        module = "jaxopt_lessons.benchmarks.sharded_state"
+        args = ["--quick", "--no-update", "--only", BENCHED, "--json", out + ".json"]
+        processes = [_spawn(module, *args, devices=8)]
     else:
         port = str(_free_port())
         processes = [
@@ -98,6 +105,8 @@ def pytest_collection_modifyitems(config, items):
         _start("zero1")
     if any("test_multiprocess.py" in item.nodeid for item in items):
         _start("multiprocess")
+    if any("test_benchmark.py" in item.nodeid for item in items):
+        _start("bench")
 
 
 def _wait(name: str) -> tuple[dict, str, float]:
@@ -128,6 +137,11 @@ def _wait(name: str) -> tuple[dict, str, float]:
 @pytest.fixture(scope="session")
 def zero1_check():
     return _wait("zero1")
+
+
+@pytest.fixture(scope="session")
+def bench_run():
+    return _wait("bench")
 
 
 @pytest.fixture(scope="session")

@@ -107,7 +107,7 @@ def test_grouped_buffers_are_padded_to_split_evenly():
         np.testing.assert_array_equal(a, b)
     x, y = problem.batch()
     grads = jax.jit(jax.grad(lambda g: problem.loss_fn(g.ungroup(), x, y)))(grouped)
-    want = grouped.regroup(jax.grad(problem.loss_fn)(params, x, y))
+    want = grouped.regroup(jax.jit(jax.grad(problem.loss_fn))(params, x, y))
     assert grads.buffers[0].shape == grouped.buffers[0].shape
     assert np.all(np.asarray(grads.buffers[0])[size:] == 0)
     np.testing.assert_allclose(grads.buffers[0], want.buffers[0], rtol=1e-5, atol=1e-7)
