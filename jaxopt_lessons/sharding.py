@@ -44,7 +44,9 @@ polyak_sgd's gradient norm. Those sums are added per device and then across
 devices, another order than one device's, so these 6 agree with the
 unsharded run to float32 rounding rather than bit for bit (measured on 8
 devices in `tests/distributed`: every other optimizer, grouped ones
-included, gives the same bits). In a train step the gradient itself is such
+included, gives the same bits when both programs are compiled with the same
+options; XLA may still fuse a partitioned program differently and move a
+last bit). In a train step the gradient itself is such
 a sum over the batch's shards, for every optimizer.
 
 What does not shrink is a leaf no dimension of which the axis size divides;
