@@ -2,7 +2,19 @@
 
 Each function maps one small formula over every leaf of a pytree. The formulas
 are the ones written in the transforms' docstrings; keeping them here means
-that `scale_by_adam`, `scale_by_rms` and `ema` all average the same way.
+that `scale_by_adam`, `scale_by_rms`, `ema` and the torch presets
+(`jaxopt_lessons.torch`) all average the same way.
+
+`torch_rounding` chooses how a formula rounds; the formula is the same.
+False (the transforms, as Optax): JAX's promotion, so an array coefficient
+wider than a leaf widens that leaf's result. True (the torch presets, as
+torch computes): each coefficient is rounded to the dtype of the leaf it
+multiplies, every term stays in its own leaf's dtype, and the terms are added
+in torch's order. The order is part of the arithmetic: under `jax.jit`, XLA
+on CPU fuses a·b + c·d into a fused multiply-add whose rounding depends on
+which product comes first (measured: for random float64 a, b, c, d, a third
+of the elements of a·b + c·d and c·d + a·b differ). For Python-number
+coefficients, leaves of one dtype and no jit the two give the same bits.
 """
 
 from __future__ import annotations
@@ -16,19 +28,25 @@ import jax.numpy as jnp
 
 __all__ = [
     "abs_sq",
+    "add_scaled",
     "as_arrays",
     "bias_correction",
     "cast",
     "cast_like",
+    "coefficient",
     "ema_update",
     "ema_update_sq",
     "full_like",
     "global_norm",
     "increment",
+    "like",
+    "max_abs_update",
     "reject_complex",
     "safe_norm",
     "safe_rms",
     "sum_of_squares",
+    "sum_update_sq",
+    "trace_update",
     "zeros_like",
 ]
 
@@ -57,19 +75,92 @@ def ema_update(grads: Any, moments: Any, decay: Any) -> Any:
     return jax.tree.map(lambda g, m: (1 - decay) * g + decay * m, grads, moments)
 
 
-def ema_update_sq(grads: Any, moments: Any, decay: Any) -> Any:
+def like(scalar: Any, leaf: jax.Array) -> jax.Array:
+    """A scalar coefficient in the leaf's dtype, so it never promotes the leaf."""
+    return jnp.asarray(scalar).astype(leaf.dtype)
+
+
+def coefficient(value: Any, leaf: jax.Array, torch_rounding: bool) -> Any:
+    """A coefficient as it enters a leaf's formula (`torch_rounding`: see above)."""
+    return like(value, leaf) if torch_rounding else value
+
+
+def ema_update_sq(
+    grads: Any, moments: Any, decay: Any, *, torch_rounding: bool = False
+) -> Any:
     """Second moment: v ← (1 − β)·|g|² + β·v, leaf by leaf.
 
     |g|² is taken in the moment's precision when that is wider than the
     gradient's, so a float32 `nu` fed float16 gradients cannot overflow at
-    |g| > 256 before the average is even formed.
+    |g| > 256 before the average is even formed. With `torch_rounding`, as
+    torch's ``v.mul_(β).addcmul_(g, g, value=1 − β)``: g·g in the gradient's
+    dtype, and β·v first.
     """
 
     def one(g, v):
-        wide = jnp.promote_types(g.dtype, v.dtype)
-        return (1 - decay) * abs_sq(g.astype(wide)) + decay * v
+        if torch_rounding:
+            return like(decay, v) * v + like(1 - decay, g) * abs_sq(g)
+        g = g.astype(jnp.promote_types(g.dtype, v.dtype))
+        return (1 - decay) * abs_sq(g) + decay * v
 
     return jax.tree.map(one, grads, moments)
+
+
+def sum_update_sq(grads: Any, sums: Any) -> Any:
+    """Adagrad's accumulator: s ← s + |g|², leaf by leaf."""
+    return jax.tree.map(lambda g, s: abs_sq(g) + s, grads, sums)
+
+
+def trace_update(
+    grads: Any, trace: Any, decay: Any, *, torch_rounding: bool = False
+) -> Any:
+    """Heavy-ball momentum: m ← g + β·m, leaf by leaf (also Nesterov's g + β·m_t).
+
+    With `torch_rounding`, β·m comes first, as in torch's ``b.mul_(μ).add_(g)``.
+    """
+
+    def one(g, m):
+        if torch_rounding:
+            return like(decay, m) * m + g
+        return g + decay * m
+
+    return jax.tree.map(one, grads, trace)
+
+
+def max_abs_update(
+    grads: Any, moments: Any, decay: Any, eps: Any, *, torch_rounding: bool = False
+) -> Any:
+    """Adamax's scale, a decaying maximum: n ← max(|g| + ε, β·n), leaf by leaf."""
+
+    def one(g, n):
+        return jnp.maximum(
+            jnp.abs(g) + coefficient(eps, g, torch_rounding),
+            coefficient(decay, n, torch_rounding) * n,
+        )
+
+    return jax.tree.map(one, grads, moments)
+
+
+def add_scaled(
+    tree: Any, other: Any, scale: Any, *, torch_rounding: bool = False
+) -> Any:
+    """tree + λ·other, leaf by leaf (weight decay: g + λ·θ).
+
+    A None in `tree` (no update for that subtree, as in Optax) stays None.
+    With `torch_rounding`, λ is rounded to the dtype of `tree`'s leaf.
+    """
+    return jax.tree.map(
+        lambda x, y: (
+            None if x is None else x + coefficient(scale, x, torch_rounding) * y
+        ),
+        tree,
+        other,
+        is_leaf=_is_none,
+    )
+
+
+def _is_none(x: Any) -> bool:
+    return x is None
 
 
 @functools.partial(jax.jit, inline=True)

@@ -1,15 +1,30 @@
-"""What every torch preset shares: torch's argument rules and a few of its idioms.
+"""What every torch preset shares: torch's argument rules, the start of each
+update, and the few idioms where torch's arithmetic is its own.
 
 torch.optim writes each optimizer as a loop over parameter tensors that edits
 them in place. The presets here compute the same numbers as an Optax update
-``u_t`` (so that ``θ_t = θ_{t-1} + u_t``); the helpers below keep the parts
-that repeat from one optimizer to the next in one place: the checks of the
-constructor's arguments, the learning rate of the current step, torch's
-``lerp`` and the two kinds of weight decay.
+``u_t`` (so that ``θ_t = θ_{t-1} + u_t``). Each preset is built the same way:
+
+1. `Preset.checked` checks the arguments every torch optimizer has (`lr`,
+   `weight_decay`, `maximize`, `decoupled_weight_decay`, the execution flags);
+   the preset then checks its own.
+2. `Preset.init_count` and `Preset.start` are the first lines of every `init`
+   and `update`: real params; the gradient's shape, `maximize`, the L2 term
+   and the step count.
+3. The rule itself, written in the preset's file from the tree maths the
+   transforms use (`jaxopt_lessons.tree`, `transforms.adadelta.adadelta_step`)
+   wherever torch's formula is the same, with ``torch_rounding=True`` (torch
+   rounds a Python scalar to the tensor's dtype and adds the terms in its own
+   order, which decides XLA's fused multiply-adds: see `jaxopt_lessons.tree`).
+   Where torch's arithmetic is its own, the helpers below keep it in one
+   place: `lerp` and `lerp_update` (torch's two-branch rounding of a moving
+   average), `power` and `one_minus_power` (βᵗ and 1 − βᵗ as torch's doubles
+   give them), `add_decoupled_decay` (θ·(1 − ηλ) − θ), `descend` (−η·d).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 from typing import Any
 
@@ -18,6 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxopt_lessons import _checks
+from jaxopt_lessons import tree as tm
 
 PREFIX = "jaxopt_lessons.torch."
 
@@ -91,11 +107,14 @@ def check_pair(fn: str, name: str, value: Any) -> tuple[Any, Any]:
     return first, second
 
 
-def check_betas(fn: str, betas: Any) -> tuple[Any, Any]:
-    """torch's rule for Adam-like betas: each in [0, 1)."""
+def check_adam_args(fn: str, betas: Any, eps: Any) -> tuple[Any, Any]:
+    """torch's rule for the arguments of Adam and its relatives (Adam, AdamW,
+    Adamax, NAdam, RAdam): `betas` a pair, each in [0, 1), and `eps` ≥ 0.
+    Returns the pair (β₁, β₂)."""
     b1, b2 = check_pair(fn, "betas", betas)
     _checks.check_interval(fn, "betas[0]", b1, 0.0, 1.0)
     _checks.check_interval(fn, "betas[1]", b2, 0.0, 1.0)
+    _checks.check_non_negative(fn, "eps", eps)
     return b1, b2
 
 
@@ -162,18 +181,13 @@ def one_minus_power(beta: Any, t: jax.Array) -> jax.Array:
     return -jnp.expm1(t * _log_beta(beta))
 
 
-def like(scalar: Any, leaf: jax.Array) -> jax.Array:
-    """A scalar coefficient in the leaf's dtype, so it never promotes the leaf."""
-    return jnp.asarray(scalar).astype(leaf.dtype)
-
-
 def lerp(start: jax.Array, end: jax.Array, weight: Any) -> jax.Array:
     """torch's ``start.lerp(end, weight)``, rounding the way torch does.
 
     Both branches equal ``start + weight · (end − start)``; torch picks the one
     that loses less precision for the given weight.
     """
-    weight = like(weight, start)
+    weight = tm.like(weight, start)
     small = start + weight * (end - start)
     large = end - (end - start) * (1 - weight)
     return jnp.where(jnp.abs(weight) < 0.5, small, large)
@@ -191,21 +205,25 @@ def require_params(fn: str, params: Any, why: str) -> None:
         )
 
 
-def add_l2(grads: Any, params: Any, weight_decay: Any) -> Any:
-    """torch's default weight decay: an L2 penalty in the gradient, g ← g + λ·θ."""
-    return jax.tree.map(lambda g, p: g + like(weight_decay, g) * p, grads, params)
+def lerp_update(moments: Any, grads: Any, decay: Any) -> Any:
+    """torch's moving average of g: m ← lerp(m, g, 1 − β), leaf by leaf.
+
+    The same average as the transforms' `tree.ema_update`, (1 − β)·g + β·m,
+    but not the same rounding: torch's `lerp` forms m + w·(g − m) or
+    g − (g − m)·(1 − w), so the two stay separate.
+    """
+    return jax.tree.map(lambda m, g: lerp(m, g, 1 - decay), moments, grads)
 
 
 def adam_moments(exp_avg: Any, exp_avg_sq: Any, grads: Any, b1: Any, b2: Any):
     """Adam's two moving averages, rounded as torch rounds them.
 
-    m ← lerp(m, g, 1 − β₁) and v ← β₂·v + (1 − β₂)·g², with the coefficients
-    in each leaf's dtype. Shared by the adam, nadam and radam presets.
+    m ← lerp(m, g, 1 − β₁) (`lerp_update`) and v ← β₂·v + (1 − β₂)·g² (the
+    transforms' `tree.ema_update_sq`, with torch's rounding). Shared by the
+    adam, nadam and radam presets.
     """
-    exp_avg = jax.tree.map(lambda m, g: lerp(m, g, 1 - b1), exp_avg, grads)
-    exp_avg_sq = jax.tree.map(
-        lambda v, g: like(b2, v) * v + like(1 - b2, g) * (g * g), exp_avg_sq, grads
-    )
+    exp_avg = lerp_update(exp_avg, grads, b1)
+    exp_avg_sq = tm.ema_update_sq(grads, exp_avg_sq, b2, torch_rounding=True)
     return exp_avg, exp_avg_sq
 
 
@@ -218,7 +236,7 @@ def add_decoupled_decay(updates: Any, params: Any, lr: Any, weight_decay: Any) -
     """
 
     def one(u, p):
-        return u + (p * like(1 - lr * weight_decay, p) - p)
+        return u + (p * tm.like(1 - lr * weight_decay, p) - p)
 
     return jax.tree.map(one, updates, params)
 
@@ -240,3 +258,88 @@ def check_real_params(fn: str, params: Any) -> None:
 def check_updates(fn: str, updates: Any, state_tree: Any) -> None:
     if state_tree is not None:
         _checks.check_tree_matches(fn, updates, state_tree)
+
+
+def descend(direction: Any, lr: Any) -> Any:
+    """The update of a step along `direction`: u = −η·d, η in each leaf's dtype."""
+    return jax.tree.map(lambda d: -tm.like(lr, d) * d, direction)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Preset:
+    """The arguments every torch preset has, checked, and what every update
+    does with them before its own rule.
+
+    Built by `Preset.checked`. `fn` is the name messages use
+    (``jaxopt_lessons.torch.adam``).
+    """
+
+    fn: str
+    lr: Any
+    weight_decay: Any
+    maximize: bool
+    decoupled_weight_decay: bool
+
+    @classmethod
+    def checked(
+        cls,
+        name: str,
+        lr: Any,
+        weight_decay: Any,
+        maximize: Any,
+        decoupled_weight_decay: Any = False,
+    ) -> Preset:
+        """Checks torch's rules for the shared arguments, in this order: `lr`
+        (a number ≥ 0 or a schedule), `weight_decay` ≥ 0, and `maximize` and
+        `decoupled_weight_decay` Python bools. The preset checks its own
+        arguments after these, then its execution flags
+        (`check_torch_only_flags`). Rprop, which has no weight decay, passes 0.
+        """
+        fn = PREFIX + name
+        check_lr(fn, lr)
+        _checks.check_non_negative(fn, "weight_decay", weight_decay)
+        check_flags(
+            fn, maximize=maximize, decoupled_weight_decay=decoupled_weight_decay
+        )
+        return cls(fn, lr, weight_decay, maximize, decoupled_weight_decay)
+
+    @property
+    def decays(self) -> bool:
+        """Whether the weight decay may be nonzero (torch: `weight_decay != 0`)."""
+        return not is_static_zero(self.weight_decay)
+
+    def init_count(self, params: Any) -> jax.Array:
+        """The start of every `init`: real float params only; 0 steps taken."""
+        check_real_params(self.fn, params)
+        return jnp.zeros([], jnp.int32)
+
+    def start(
+        self, updates: Any, count: jax.Array, moments: Any, params: Any
+    ) -> tuple[Any, jax.Array]:
+        """The start of every `update`, as torch's ``step()`` begins.
+
+        Checks that `updates` is shaped like `moments` (a tree of the state,
+        or None), flips the gradient for `maximize`, adds the L2 term
+        g ← g + λ·θ unless the decay is decoupled (the transforms'
+        `add_decayed_weights` arithmetic, λ in the gradient's dtype), and
+        advances the step count. Returns (g_t, the new count).
+        """
+        check_updates(self.fn, updates, moments)
+        grads = negate_if(self.maximize, updates)
+        if self.decays:
+            require_params(self.fn, params, "weight_decay is not 0")
+            if not self.decoupled_weight_decay:
+                grads = tm.add_scaled(
+                    grads, params, self.weight_decay, torch_rounding=True
+                )
+        return grads, tm.increment(count)
+
+    def lr_at(self, count: jax.Array) -> Any:
+        """η of the step taken after `count` steps (see the module's `lr_at`)."""
+        return lr_at(self.lr, count)
+
+    def add_decoupled_decay(self, updates: Any, params: Any, lr: Any) -> Any:
+        """The end of an update with `decoupled_weight_decay=True` (AdamW's)."""
+        if self.decays and self.decoupled_weight_decay:
+            return add_decoupled_decay(updates, params, lr, self.weight_decay)
+        return updates

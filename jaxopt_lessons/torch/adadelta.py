@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import jax
-import jax.numpy as jnp
 import optax
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
 from jaxopt_lessons.torch import _common
+from jaxopt_lessons.transforms.adadelta import adadelta_step
 
 __all__ = ["AdadeltaState", "adadelta"]
 
@@ -79,48 +79,31 @@ def adadelta(
         2012, Algorithm 1.
         PyTorch 2.13, `torch/optim/adadelta.py` (`_single_tensor_adadelta`).
     """
-    fn = _common.PREFIX + "adadelta"
-    _common.check_lr(fn, lr)
+    preset = _common.Preset.checked("adadelta", lr, weight_decay, maximize)
+    fn = preset.fn
     _checks.check_interval(fn, "rho", rho, 0.0, 1.0, high_closed=True)
     _checks.check_non_negative(fn, "eps", eps)
-    _checks.check_non_negative(fn, "weight_decay", weight_decay)
-    _common.check_flags(fn, maximize=maximize)
     _common.check_torch_only_flags(
         fn, foreach=foreach, capturable=capturable, differentiable=differentiable
     )
-    decays = not _common.is_static_zero(weight_decay)
 
     def init_fn(params):
-        _common.check_real_params(fn, params)
         return AdadeltaState(
-            count=jnp.zeros([], jnp.int32),
+            count=preset.init_count(params),
             square_avg=tm.zeros_like(params),
             acc_delta=tm.zeros_like(params),
         )
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args  # Accepted so that the preset composes with any chain.
-        _common.check_updates(fn, updates, state.square_avg)
-        grads = _common.negate_if(maximize, updates)
-        if decays:
-            _common.require_params(fn, params, "weight_decay is not 0")
-            grads = _common.add_l2(grads, params, weight_decay)
-
-        def ema_sq(avg, x):
-            return _common.like(rho, avg) * avg + _common.like(1 - rho, x) * (x * x)
-
-        square_avg = jax.tree.map(ema_sq, state.square_avg, grads)
-
-        def delta(g, v, a):
-            e = _common.like(eps, v)
-            return jnp.sqrt(a + e) / jnp.sqrt(v + e) * g
-
-        deltas = jax.tree.map(delta, grads, square_avg, state.acc_delta)
-        acc_delta = jax.tree.map(ema_sq, state.acc_delta, deltas)
-        lr_t = _common.lr_at(lr, state.count)
-        updates = jax.tree.map(lambda d: -_common.like(lr_t, d) * d, deltas)
+        grads, count = preset.start(updates, state.count, state.square_avg, params)
+        # The transforms' rule (`scale_by_adadelta`), with torch's dtype rule.
+        deltas, square_avg, acc_delta = adadelta_step(
+            grads, state.square_avg, state.acc_delta, rho, eps, torch_rounding=True
+        )
+        updates = _common.descend(deltas, preset.lr_at(state.count))
         state = AdadeltaState(
-            count=tm.increment(state.count),
+            count=count,
             square_avg=tm.cast_like(square_avg, state.square_avg),
             acc_delta=tm.cast_like(acc_delta, state.acc_delta),
         )

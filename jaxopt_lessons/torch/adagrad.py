@@ -82,43 +82,33 @@ def adagrad(
         and Stochastic Optimization", JMLR 12, 2011.
         PyTorch 2.13, `torch/optim/adagrad.py` (`_single_tensor_adagrad`).
     """
-    fn = _common.PREFIX + "adagrad"
-    _common.check_lr(fn, lr)
+    preset = _common.Preset.checked("adagrad", lr, weight_decay, maximize)
+    fn = preset.fn
     _checks.check_non_negative(fn, "lr_decay", lr_decay)
-    _checks.check_non_negative(fn, "weight_decay", weight_decay)
     _checks.check_non_negative(
         fn, "initial_accumulator_value", initial_accumulator_value
     )
     _checks.check_non_negative(fn, "eps", eps)
-    _common.check_flags(fn, maximize=maximize)
     _common.check_torch_only_flags(
         fn, foreach=foreach, differentiable=differentiable, fused=fused
     )
-    decays = not _common.is_static_zero(weight_decay)
 
     def init_fn(params):
-        _common.check_real_params(fn, params)
         return AdagradState(
-            count=jnp.zeros([], jnp.int32),
+            count=preset.init_count(params),
             sum=tm.full_like(params, initial_accumulator_value),
         )
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args  # Accepted so that the preset composes with any chain.
-        _common.check_updates(fn, updates, state.sum)
-        lr_t = _common.lr_at(lr, state.count)
-        count = tm.increment(state.count)
-        grads = _common.negate_if(maximize, updates)
-        if decays:
-            _common.require_params(fn, params, "weight_decay is not 0")
-            grads = _common.add_l2(grads, params, weight_decay)
+        grads, count = preset.start(updates, state.count, state.sum, params)
+        lr_t = preset.lr_at(state.count)
 
         clr = lr_t / (1 + (_common.step_number(count) - 1) * lr_decay)
-        total = jax.tree.map(lambda s, g: s + g * g, state.sum, grads)
+        total = tm.sum_update_sq(grads, state.sum)
+        # ε outside the root and no skipped zeros: torch's, not `scale_by_rss`'s.
         updates = jax.tree.map(
-            lambda g, s: (
-                -_common.like(clr, g) * (g / (jnp.sqrt(s) + _common.like(eps, s)))
-            ),
+            lambda g, s: -tm.like(clr, g) * (g / (jnp.sqrt(s) + tm.like(eps, s))),
             grads,
             total,
         )

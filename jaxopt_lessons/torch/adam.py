@@ -8,7 +8,6 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
 from jaxopt_lessons.torch import _common
 
@@ -93,16 +92,11 @@ def adam(
         Loshchilov and Hutter, "Decoupled Weight Decay Regularization", ICLR 2019.
         PyTorch 2.13, `torch/optim/adam.py` (`_single_tensor_adam`).
     """
-    fn = _common.PREFIX + "adam"
-    _common.check_torch_only_flags(
-        fn,
-        foreach=foreach,
-        capturable=capturable,
-        differentiable=differentiable,
-        fused=fused,
+    preset = _common.Preset.checked(
+        "adam", lr, weight_decay, maximize, decoupled_weight_decay
     )
     return _adam(
-        fn, lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay
+        preset, betas, eps, amsgrad, foreach, capturable, differentiable, fused
     )
 
 
@@ -133,7 +127,26 @@ def adamw(
         Loshchilov and Hutter, "Decoupled Weight Decay Regularization", ICLR 2019.
         PyTorch 2.13, `torch/optim/adamw.py`.
     """
-    fn = _common.PREFIX + "adamw"
+    preset = _common.Preset.checked("adamw", lr, weight_decay, maximize, True)
+    return _adam(
+        preset, betas, eps, amsgrad, foreach, capturable, differentiable, fused
+    )
+
+
+def _adam(
+    preset: _common.Preset,
+    betas: Any,
+    eps: Any,
+    amsgrad: Any,
+    foreach: Any,
+    capturable: Any,
+    differentiable: Any,
+    fused: Any,
+) -> optax.GradientTransformationExtraArgs:
+    """`adam` and `adamw` once their shared arguments are checked in `preset`."""
+    fn = preset.fn
+    b1, b2 = _common.check_adam_args(fn, betas, eps)
+    _common.check_flags(fn, amsgrad=amsgrad)
     _common.check_torch_only_flags(
         fn,
         foreach=foreach,
@@ -141,35 +154,10 @@ def adamw(
         differentiable=differentiable,
         fused=fused,
     )
-    return _adam(fn, lr, betas, eps, weight_decay, amsgrad, maximize, True)
-
-
-def _adam(
-    fn: str,
-    lr: Any,
-    betas: Any,
-    eps: Any,
-    weight_decay: Any,
-    amsgrad: bool,
-    maximize: bool,
-    decoupled_weight_decay: bool,
-) -> optax.GradientTransformationExtraArgs:
-    _common.check_lr(fn, lr)
-    b1, b2 = _common.check_betas(fn, betas)
-    _checks.check_non_negative(fn, "eps", eps)
-    _checks.check_non_negative(fn, "weight_decay", weight_decay)
-    _common.check_flags(
-        fn,
-        amsgrad=amsgrad,
-        maximize=maximize,
-        decoupled_weight_decay=decoupled_weight_decay,
-    )
-    decays = not _common.is_static_zero(weight_decay)
 
     def init_fn(params):
-        _common.check_real_params(fn, params)
         return AdamState(
-            count=jnp.zeros([], jnp.int32),
+            count=preset.init_count(params),
             exp_avg=tm.zeros_like(params),
             exp_avg_sq=tm.zeros_like(params),
             max_exp_avg_sq=tm.zeros_like(params) if amsgrad else None,
@@ -177,15 +165,9 @@ def _adam(
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args  # Accepted so that the preset composes with any chain.
-        _common.check_updates(fn, updates, state.exp_avg)
-        lr_t = _common.lr_at(lr, state.count)
-        count = tm.increment(state.count)
+        grads, count = preset.start(updates, state.count, state.exp_avg, params)
+        lr_t = preset.lr_at(state.count)
         t = _common.step_number(count)
-        grads = _common.negate_if(maximize, updates)
-        if decays:
-            _common.require_params(fn, params, "weight_decay is not 0")
-            if not decoupled_weight_decay:
-                grads = _common.add_l2(grads, params, weight_decay)
 
         # 1) The running direction and the running scale.
         exp_avg, exp_avg_sq = _common.adam_moments(
@@ -204,15 +186,12 @@ def _adam(
         bias_correction2_sqrt = jnp.sqrt(_common.one_minus_power(b2, t))
 
         def step(m, n):
-            denom = jnp.sqrt(n) / _common.like(bias_correction2_sqrt, n) + _common.like(
-                eps, n
-            )
-            return -_common.like(step_size, m) * (m / denom)
+            denom = jnp.sqrt(n) / tm.like(bias_correction2_sqrt, n) + tm.like(eps, n)
+            return -tm.like(step_size, m) * (m / denom)
 
         updates = jax.tree.map(step, exp_avg, scale_sq)
-        if decays and decoupled_weight_decay:
-            # 3) torch shrinks θ by η·λ·θ before the Adam step; as an update, add it.
-            updates = _common.add_decoupled_decay(updates, params, lr_t, weight_decay)
+        # 3) torch shrinks θ by η·λ·θ before the Adam step; as an update, add it.
+        updates = preset.add_decoupled_decay(updates, params, lr_t)
         state = AdamState(
             count=count,
             exp_avg=tm.cast_like(exp_avg, state.exp_avg),

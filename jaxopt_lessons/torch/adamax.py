@@ -5,10 +5,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import jax
-import jax.numpy as jnp
 import optax
 
-from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
 from jaxopt_lessons.torch import _common
 
@@ -79,48 +77,31 @@ def adamax(
         section 7.1 (Algorithm 2).
         PyTorch 2.13, `torch/optim/adamax.py` (`_single_tensor_adamax`).
     """
-    fn = _common.PREFIX + "adamax"
-    _common.check_lr(fn, lr)
-    b1, b2 = _common.check_betas(fn, betas)
-    _checks.check_non_negative(fn, "eps", eps)
-    _checks.check_non_negative(fn, "weight_decay", weight_decay)
-    _common.check_flags(fn, maximize=maximize)
+    preset = _common.Preset.checked("adamax", lr, weight_decay, maximize)
+    fn = preset.fn
+    b1, b2 = _common.check_adam_args(fn, betas, eps)
     _common.check_torch_only_flags(
         fn, foreach=foreach, differentiable=differentiable, capturable=capturable
     )
-    decays = not _common.is_static_zero(weight_decay)
 
     def init_fn(params):
-        _common.check_real_params(fn, params)
         return AdamaxState(
-            count=jnp.zeros([], jnp.int32),
+            count=preset.init_count(params),
             exp_avg=tm.zeros_like(params),
             exp_inf=tm.zeros_like(params),
         )
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args  # Accepted so that the preset composes with any chain.
-        _common.check_updates(fn, updates, state.exp_avg)
-        lr_t = _common.lr_at(lr, state.count)
-        count = tm.increment(state.count)
-        grads = _common.negate_if(maximize, updates)
-        if decays:
-            _common.require_params(fn, params, "weight_decay is not 0")
-            grads = _common.add_l2(grads, params, weight_decay)
+        grads, count = preset.start(updates, state.count, state.exp_avg, params)
+        lr_t = preset.lr_at(state.count)
 
-        exp_avg = jax.tree.map(
-            lambda m, g: _common.lerp(m, g, 1 - b1), state.exp_avg, grads
-        )
-        exp_inf = jax.tree.map(
-            lambda n, g: jnp.maximum(
-                _common.like(b2, n) * n, jnp.abs(g) + _common.like(eps, g)
-            ),
-            state.exp_inf,
-            grads,
-        )
+        exp_avg = _common.lerp_update(state.exp_avg, grads, b1)
+        exp_inf = tm.max_abs_update(grads, state.exp_inf, b2, eps, torch_rounding=True)
+        # The bias correction folded into the step size, as torch does.
         clr = lr_t / _common.one_minus_power(b1, _common.step_number(count))
         updates = jax.tree.map(
-            lambda m, n: -_common.like(clr, m) * (m / n), exp_avg, exp_inf
+            lambda m, n: -tm.like(clr, m) * (m / n), exp_avg, exp_inf
         )
         state = AdamaxState(
             count=count,

@@ -93,24 +93,19 @@ def nadam(
         workshop, Algorithm 2.
         PyTorch 2.13, `torch/optim/nadam.py` (`_single_tensor_nadam`).
     """
-    fn = _common.PREFIX + "nadam"
-    _common.check_lr(fn, lr)
-    b1, b2 = _common.check_betas(fn, betas)
-    _checks.check_non_negative(fn, "eps", eps)
-    _checks.check_non_negative(fn, "weight_decay", weight_decay)
-    _checks.check_non_negative(fn, "momentum_decay", momentum_decay)
-    _common.check_flags(
-        fn, decoupled_weight_decay=decoupled_weight_decay, maximize=maximize
+    preset = _common.Preset.checked(
+        "nadam", lr, weight_decay, maximize, decoupled_weight_decay
     )
+    fn = preset.fn
+    b1, b2 = _common.check_adam_args(fn, betas, eps)
+    _checks.check_non_negative(fn, "momentum_decay", momentum_decay)
     _common.check_torch_only_flags(
         fn, foreach=foreach, capturable=capturable, differentiable=differentiable
     )
-    decays = not _common.is_static_zero(weight_decay)
 
     def init_fn(params):
-        _common.check_real_params(fn, params)
         return NadamState(
-            count=jnp.zeros([], jnp.int32),
+            count=preset.init_count(params),
             mu_product=jnp.ones([], jnp.result_type(float)),
             exp_avg=tm.zeros_like(params),
             exp_avg_sq=tm.zeros_like(params),
@@ -118,15 +113,9 @@ def nadam(
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args  # Accepted so that the preset composes with any chain.
-        _common.check_updates(fn, updates, state.exp_avg)
-        lr_t = _common.lr_at(lr, state.count)
-        count = tm.increment(state.count)
+        grads, count = preset.start(updates, state.count, state.exp_avg, params)
+        lr_t = preset.lr_at(state.count)
         t = _common.step_number(count)
-        grads = _common.negate_if(maximize, updates)
-        if decays:
-            _common.require_params(fn, params, "weight_decay is not 0")
-            if not decoupled_weight_decay:
-                grads = _common.add_l2(grads, params, weight_decay)
 
         # 1) The warming-up momentum coefficients of this step and the next.
         mu = b1 * (1.0 - 0.5 * 0.96 ** (t * momentum_decay))
@@ -145,16 +134,13 @@ def nadam(
         avg_coef = -lr_t * mu_next / (1.0 - mu_product_next)
 
         def step(g, m, v):
-            denom = jnp.sqrt(v / _common.like(bias_correction2, v)) + _common.like(
-                eps, v
+            denom = jnp.sqrt(v / tm.like(bias_correction2, v)) + tm.like(eps, v)
+            return tm.like(grad_coef, g) * (g / denom) + tm.like(avg_coef, m) * (
+                m / denom
             )
-            return _common.like(grad_coef, g) * (g / denom) + _common.like(
-                avg_coef, m
-            ) * (m / denom)
 
         updates = jax.tree.map(step, grads, exp_avg, exp_avg_sq)
-        if decays and decoupled_weight_decay:
-            updates = _common.add_decoupled_decay(updates, params, lr_t, weight_decay)
+        updates = preset.add_decoupled_decay(updates, params, lr_t)
         state = NadamState(
             count=count,
             mu_product=mu_product,

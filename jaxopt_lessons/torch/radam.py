@@ -8,7 +8,6 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
 from jaxopt_lessons.torch import _common
 
@@ -88,39 +87,27 @@ def radam(
         Learning Rate and Beyond", ICLR 2020, Algorithm 2.
         PyTorch 2.13, `torch/optim/radam.py` (`_single_tensor_radam`).
     """
-    fn = _common.PREFIX + "radam"
-    _common.check_lr(fn, lr)
-    b1, b2 = _common.check_betas(fn, betas)
-    _checks.check_non_negative(fn, "eps", eps)
-    _checks.check_non_negative(fn, "weight_decay", weight_decay)
-    _common.check_flags(
-        fn, decoupled_weight_decay=decoupled_weight_decay, maximize=maximize
+    preset = _common.Preset.checked(
+        "radam", lr, weight_decay, maximize, decoupled_weight_decay
     )
+    fn = preset.fn
+    b1, b2 = _common.check_adam_args(fn, betas, eps)
     _common.check_torch_only_flags(
         fn, foreach=foreach, capturable=capturable, differentiable=differentiable
     )
-    decays = not _common.is_static_zero(weight_decay)
 
     def init_fn(params):
-        _common.check_real_params(fn, params)
         return RadamState(
-            count=jnp.zeros([], jnp.int32),
+            count=preset.init_count(params),
             exp_avg=tm.zeros_like(params),
             exp_avg_sq=tm.zeros_like(params),
         )
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args  # Accepted so that the preset composes with any chain.
-        _common.check_updates(fn, updates, state.exp_avg)
-        lr_t = _common.lr_at(lr, state.count)
-        count = tm.increment(state.count)
+        grads, count = preset.start(updates, state.count, state.exp_avg, params)
+        lr_t = preset.lr_at(state.count)
         t = _common.step_number(count)
-        grads = _common.negate_if(maximize, updates)
-        if decays:
-            _common.require_params(fn, params, "weight_decay is not 0")
-            if not decoupled_weight_decay:
-                grads = _common.add_l2(grads, params, weight_decay)
-
         exp_avg, exp_avg_sq = _common.adam_moments(
             state.exp_avg, state.exp_avg_sq, grads, b1, b2
         )
@@ -142,16 +129,13 @@ def radam(
         sqrt_bc2 = jnp.sqrt(bias_correction2)
 
         def step(m, v):
-            m_hat = m / _common.like(bias_correction1, m)
-            plain = m_hat * _common.like(lr_t, m)
-            adaptive = _common.like(sqrt_bc2, v) / (jnp.sqrt(v) + _common.like(eps, v))
-            return -jnp.where(
-                rectified, plain * adaptive * _common.like(rect, m), plain
-            )
+            m_hat = m / tm.like(bias_correction1, m)
+            plain = m_hat * tm.like(lr_t, m)
+            adaptive = tm.like(sqrt_bc2, v) / (jnp.sqrt(v) + tm.like(eps, v))
+            return -jnp.where(rectified, plain * adaptive * tm.like(rect, m), plain)
 
         updates = jax.tree.map(step, exp_avg, exp_avg_sq)
-        if decays and decoupled_weight_decay:
-            updates = _common.add_decoupled_decay(updates, params, lr_t, weight_decay)
+        updates = preset.add_decoupled_decay(updates, params, lr_t)
         state = RadamState(
             count=count,
             exp_avg=tm.cast_like(exp_avg, state.exp_avg),

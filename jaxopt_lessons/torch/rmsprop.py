@@ -92,23 +92,20 @@ def rmsprop(
         arXiv:1308.0850, 2013 (the centered form).
         PyTorch 2.13, `torch/optim/rmsprop.py` (`_single_tensor_rmsprop`).
     """
-    fn = _common.PREFIX + "rmsprop"
-    _common.check_lr(fn, lr)
+    preset = _common.Preset.checked("rmsprop", lr, weight_decay, maximize)
+    fn = preset.fn
     _checks.check_non_negative(fn, "alpha", alpha)
     _checks.check_non_negative(fn, "eps", eps)
-    _checks.check_non_negative(fn, "weight_decay", weight_decay)
     _checks.check_non_negative(fn, "momentum", momentum)
-    _common.check_flags(fn, centered=centered, maximize=maximize)
+    _common.check_flags(fn, centered=centered)
     _common.check_torch_only_flags(
         fn, capturable=capturable, foreach=foreach, differentiable=differentiable
     )
     has_buffer = not _common.is_static_zero(momentum)
-    decays = not _common.is_static_zero(weight_decay)
 
     def init_fn(params):
-        _common.check_real_params(fn, params)
         return RmspropState(
-            count=jnp.zeros([], jnp.int32),
+            count=preset.init_count(params),
             square_avg=tm.zeros_like(params),
             momentum_buffer=tm.zeros_like(params) if has_buffer else None,
             grad_avg=tm.zeros_like(params) if centered else None,
@@ -116,42 +113,30 @@ def rmsprop(
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args  # Accepted so that the preset composes with any chain.
-        _common.check_updates(fn, updates, state.square_avg)
-        grads = _common.negate_if(maximize, updates)
-        if decays:
-            _common.require_params(fn, params, "weight_decay is not 0")
-            grads = _common.add_l2(grads, params, weight_decay)
+        grads, count = preset.start(updates, state.count, state.square_avg, params)
 
         # 1) The running scale: root mean square, or standard deviation.
-        square_avg = jax.tree.map(
-            lambda v, g: (
-                _common.like(alpha, v) * v + _common.like(1 - alpha, g) * (g * g)
-            ),
-            state.square_avg,
-            grads,
+        square_avg = tm.ema_update_sq(
+            grads, state.square_avg, alpha, torch_rounding=True
         )
         grad_avg = state.grad_avg
+        # Not `scale_by_rms`/`scale_by_stddev(eps_in_sqrt=False)`: torch divides
+        # g by √v + ε where they multiply by 1/(√v + ε), and ḡ is torch's lerp.
         if centered:
-            grad_avg = jax.tree.map(
-                lambda a, g: _common.lerp(a, g, 1 - alpha), grad_avg, grads
-            )
+            grad_avg = _common.lerp_update(grad_avg, grads, alpha)
             scale = jax.tree.map(
-                lambda v, a: jnp.sqrt(v - a * a) + _common.like(eps, v),
+                lambda v, a: jnp.sqrt(v - a * a) + tm.like(eps, v),
                 square_avg,
                 grad_avg,
             )
         else:
-            scale = jax.tree.map(
-                lambda v: jnp.sqrt(v) + _common.like(eps, v), square_avg
-            )
+            scale = jax.tree.map(lambda v: jnp.sqrt(v) + tm.like(eps, v), square_avg)
         direction = jax.tree.map(lambda g, s: g / s, grads, scale)
 
         # 2) Momentum on the normalised gradient, then the learning rate.
         buffer = state.momentum_buffer
         if has_buffer:
-            buffer = jax.tree.map(
-                lambda b, d: _common.like(momentum, b) * b + d, buffer, direction
-            )
+            buffer = tm.trace_update(direction, buffer, momentum, torch_rounding=True)
             if _common.is_number(momentum):
                 direction = buffer
             else:  # An array momentum may be 0 at run time; torch then has no buffer.
@@ -159,11 +144,10 @@ def rmsprop(
                     lambda b, d: jnp.where(momentum > 0, b, d), buffer, direction
                 )
             buffer = tm.cast_like(buffer, state.momentum_buffer)
-        lr_t = _common.lr_at(lr, state.count)
-        updates = jax.tree.map(lambda d: -_common.like(lr_t, d) * d, direction)
+        updates = _common.descend(direction, preset.lr_at(state.count))
 
         state = RmspropState(
-            count=tm.increment(state.count),
+            count=count,
             square_avg=tm.cast_like(square_avg, state.square_avg),
             momentum_buffer=buffer,
             grad_avg=tm.cast_like(grad_avg, state.grad_avg) if centered else None,

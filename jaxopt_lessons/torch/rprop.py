@@ -83,8 +83,8 @@ def rprop(
         Backpropagation Learning: The RPROP Algorithm", IEEE ICNN 1993.
         PyTorch 2.13, `torch/optim/rprop.py` (`_single_tensor_rprop`).
     """
-    fn = _common.PREFIX + "rprop"
-    _common.check_lr(fn, lr)
+    preset = _common.Preset.checked("rprop", lr, 0, maximize)
+    fn = preset.fn
     eta_minus, eta_plus = _common.check_pair(fn, "etas", etas)
     _checks.check_positive(fn, "etas[0]", eta_minus)
     _checks.check_positive(fn, "etas[1]", eta_plus)
@@ -105,36 +105,37 @@ def rprop(
             f"{fn}: `step_sizes` must satisfy step_sizes[0] <= step_sizes[1], "
             f"got {step_sizes!r}."
         )
-    _common.check_flags(fn, maximize=maximize)
     _common.check_torch_only_flags(
         fn, capturable=capturable, foreach=foreach, differentiable=differentiable
     )
 
     def init_fn(params):
-        _common.check_real_params(fn, params)
-        first_lr = _common.lr_at(lr, jnp.zeros([], jnp.int32))
+        count = preset.init_count(params)
+        first_lr = preset.lr_at(count)
         return RpropState(
-            count=jnp.zeros([], jnp.int32),
+            count=count,
             prev=tm.zeros_like(params),
             step_size=jax.tree.map(
-                lambda p: jnp.full_like(p, _common.like(first_lr, p)), params
+                lambda p: jnp.full_like(p, tm.like(first_lr, p)), params
             ),
         )
 
     def update_fn(updates, state, params=None, **extra_args):
-        del params, extra_args  # Rprop never looks at the parameters.
-        _common.check_updates(fn, updates, state.prev)
-        grads = _common.negate_if(maximize, updates)
+        del extra_args  # Accepted so that the preset composes with any chain.
+        # Rprop has no weight decay: the parameters are never read.
+        grads, count = preset.start(updates, state.count, state.prev, params)
 
+        # Not `scale_by_rprop`: torch keeps the gradient (0 after a flip) as
+        # `prev` where Optax keeps the step, and clips Δ also when g·p = 0.
         def one(g, prev, step_size):
             agreement = jnp.sign(g * prev)
             factor = jnp.where(
                 agreement > 0,
-                _common.like(eta_plus, g),
-                jnp.where(agreement < 0, _common.like(eta_minus, g), jnp.ones_like(g)),
+                tm.like(eta_plus, g),
+                jnp.where(agreement < 0, tm.like(eta_minus, g), jnp.ones_like(g)),
             )
             step_size = jnp.clip(
-                step_size * factor, _common.like(min_step, g), _common.like(max_step, g)
+                step_size * factor, tm.like(min_step, g), tm.like(max_step, g)
             )
             # After a sign flip, stand still once and forget this gradient.
             g = jnp.where(agreement < 0, jnp.zeros_like(g), g)
@@ -145,7 +146,7 @@ def rprop(
         inner = jax.tree.structure((0, 0, 0))
         updates, prev, step_size = jax.tree.transpose(outer, inner, out)
         state = RpropState(
-            count=tm.increment(state.count),
+            count=count,
             prev=tm.cast_like(prev, state.prev),
             step_size=tm.cast_like(step_size, state.step_size),
         )

@@ -82,12 +82,11 @@ def sgd(
         and momentum in deep learning", ICML 2013.
         PyTorch 2.13, `torch/optim/sgd.py` (`_single_tensor_sgd`).
     """
-    fn = _common.PREFIX + "sgd"
-    _common.check_lr(fn, lr)
+    preset = _common.Preset.checked("sgd", lr, weight_decay, maximize)
+    fn = preset.fn
     _checks.check_non_negative(fn, "momentum", momentum)
     _checks.check_interval(fn, "dampening", dampening, -float("inf"), float("inf"))
-    _checks.check_non_negative(fn, "weight_decay", weight_decay)
-    _common.check_flags(fn, nesterov=nesterov, maximize=maximize)
+    _common.check_flags(fn, nesterov=nesterov)
     _common.check_torch_only_flags(
         fn, foreach=foreach, differentiable=differentiable, fused=fused
     )
@@ -98,36 +97,27 @@ def sgd(
                 f"got momentum={momentum!r}, dampening={dampening!r}."
             )
     has_buffer = not _common.is_static_zero(momentum)
-    decays = not _common.is_static_zero(weight_decay)
 
     def init_fn(params):
-        _common.check_real_params(fn, params)
+        count = preset.init_count(params)
         buffer = tm.zeros_like(params) if has_buffer else None
-        return SgdState(count=jnp.zeros([], jnp.int32), momentum_buffer=buffer)
+        return SgdState(count=count, momentum_buffer=buffer)
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args  # Accepted so that the preset composes with any chain.
-        _common.check_updates(fn, updates, state.momentum_buffer)
-        grads = _common.negate_if(maximize, updates)
-        if decays:
-            _common.require_params(fn, params, "weight_decay is not 0")
-            grads = _common.add_l2(grads, params, weight_decay)
+        grads, count = preset.start(updates, state.count, state.momentum_buffer, params)
 
         buffer = state.momentum_buffer
         if has_buffer:
-            # torch: the first buffer is a copy of g; later ones are dampened.
+            # torch: the first buffer is a copy of g; later ones are the heavy
+            # ball of the dampened gradients (1 − τ)·g.
+            dampened = jax.tree.map(lambda g: tm.like(1 - dampening, g) * g, grads)
+            later = tm.trace_update(dampened, buffer, momentum, torch_rounding=True)
             first = state.count == 0
-
-            def new_buffer(g, b):
-                later = (
-                    _common.like(momentum, b) * b + _common.like(1 - dampening, g) * g
-                )
-                return jnp.where(first, g, later)
-
-            buffer = jax.tree.map(new_buffer, grads, buffer)
+            buffer = jax.tree.map(lambda g, b: jnp.where(first, g, b), grads, later)
             if nesterov:
-                direction = jax.tree.map(
-                    lambda g, b: g + _common.like(momentum, b) * b, grads, buffer
+                direction = tm.trace_update(
+                    grads, buffer, momentum, torch_rounding=True
                 )
             else:
                 direction = buffer
@@ -140,10 +130,7 @@ def sgd(
         else:
             direction = grads
 
-        lr_t = _common.lr_at(lr, state.count)
-        updates = jax.tree.map(lambda d: -_common.like(lr_t, d) * d, direction)
-        return updates, SgdState(
-            count=tm.increment(state.count), momentum_buffer=buffer
-        )
+        updates = _common.descend(direction, preset.lr_at(state.count))
+        return updates, SgdState(count=count, momentum_buffer=buffer)
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)

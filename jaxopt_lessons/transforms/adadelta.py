@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 import optax
@@ -67,17 +69,30 @@ def scale_by_adadelta(
         _checks.check_state(fn, state, ScaleByAdaDeltaState)
         updates = tm.as_arrays(updates)
         _checks.check_tree_matches(fn, updates, state.e_g)
-        e_g = tm.ema_update_sq(updates, state.e_g, rho)
-        steps = jax.tree.map(
-            lambda g, eg, ex: (jnp.sqrt(ex + eps) / jnp.sqrt(eg + eps)) * g,
-            updates,
-            e_g,
-            state.e_x,
-        )
-        e_x = tm.ema_update_sq(steps, state.e_x, rho)
+        steps, e_g, e_x = adadelta_step(updates, state.e_g, state.e_x, rho, eps)
         state = ScaleByAdaDeltaState(
             e_g=tm.cast_like(e_g, state.e_g), e_x=tm.cast_like(e_x, state.e_x)
         )
         return steps, state
 
     return optax.GradientTransformation(init_fn, update_fn)
+
+
+def adadelta_step(
+    grads: Any, e_g: Any, e_x: Any, rho: Any, eps: Any, *, torch_rounding: bool = False
+) -> tuple[Any, Any, Any]:
+    """One step of Adadelta's rule (see `scale_by_adadelta`), leaf by leaf.
+
+    Returns (Δ_t, E[g²]_t, E[Δ²]_t) from g_t, E[g²]_{t-1} and E[Δ²]_{t-1}.
+    Shared with `jaxopt_lessons.torch.adadelta`, which passes
+    `torch_rounding=True` (torch's rounding; see `jaxopt_lessons.tree`).
+    """
+    e_g = tm.ema_update_sq(grads, e_g, rho, torch_rounding=torch_rounding)
+
+    def delta(g, eg, ex):
+        e = tm.coefficient(eps, eg, torch_rounding)
+        return (jnp.sqrt(ex + e) / jnp.sqrt(eg + e)) * g
+
+    steps = jax.tree.map(delta, grads, e_g, e_x)
+    e_x = tm.ema_update_sq(steps, e_x, rho, torch_rounding=torch_rounding)
+    return steps, e_g, e_x

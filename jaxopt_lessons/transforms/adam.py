@@ -272,9 +272,7 @@ def scale_by_adamax(
         _checks.check_tree_matches(fn, updates, state.mu)
         count = tm.increment(state.count)
         mu = tm.ema_update(updates, state.mu, b1)
-        nu = jax.tree.map(
-            lambda g, n: jnp.maximum(jnp.abs(g) + eps, b2 * n), updates, state.nu
-        )
+        nu = tm.max_abs_update(updates, state.nu, b2, eps)
         mu_hat = tm.bias_correction(mu, b1, count)
         updates = jax.tree.map(lambda m, n: m / n, mu_hat, nu)
         state = ScaleByAdamState(

@@ -76,9 +76,9 @@ def trace(
         _checks.check_state(fn, state, TraceState)
         updates = tm.as_arrays(updates)
         _checks.check_tree_matches(fn, updates, state.trace)
-        velocity = jax.tree.map(lambda g, m: g + decay * m, updates, state.trace)
+        velocity = tm.trace_update(updates, state.trace, decay)
         if nesterov:
-            updates = jax.tree.map(lambda g, m: g + decay * m, updates, velocity)
+            updates = tm.trace_update(updates, velocity, decay)
         else:
             updates = velocity
         return updates, TraceState(trace=tm.cast_like(velocity, state.trace))

@@ -249,9 +249,7 @@ def scale_by_rss(
         _checks.check_state(fn, state, ScaleByRssState)
         updates = tm.as_arrays(updates)
         _checks.check_tree_matches(fn, updates, state.sum_of_squares)
-        total = jax.tree.map(
-            lambda g, s: tm.abs_sq(g) + s, updates, state.sum_of_squares
-        )
+        total = tm.sum_update_sq(updates, state.sum_of_squares)
         # A coordinate that has only ever seen zero gradients does not move.
         updates = jax.tree.map(
             lambda g, s: jnp.where(s > 0, jax.lax.rsqrt(s + eps), 0.0) * g,

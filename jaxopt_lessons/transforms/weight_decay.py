@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 import optax
 
@@ -17,10 +16,6 @@ from jaxopt_lessons.transforms._states import (
 )
 
 __all__ = ["AddDecayedWeightsState", "WeightDecaySchedule", "add_decayed_weights"]
-
-
-def _is_none(x: Any) -> bool:
-    return x is None
 
 
 @elementwise
@@ -84,13 +79,7 @@ def add_decayed_weights(
             decay = weight_decay
         if isinstance(decay, (int, float)) and decay == 0:
             return updates, state
-        updates = jax.tree.map(
-            lambda g, p: None if g is None else g + decay * p,
-            updates,
-            params,
-            is_leaf=_is_none,
-        )
-        return updates, state
+        return tm.add_scaled(updates, params, decay), state
 
     transform = optax.GradientTransformation(init_fn, update_fn)
     if mask is not None:
