@@ -81,7 +81,7 @@ from jax.sharding import PartitionSpec as P
 
 from jaxopt_lessons import grouping
 from jaxopt_lessons.grouping import GroupedTree, is_grouped
-from jaxopt_lessons.training import _DonatingStep
+from jaxopt_lessons.training import DonatingStep
 
 __all__ = [
     "LeafPlan",
@@ -438,45 +438,6 @@ def shard_batch(batch: Any, mesh: Mesh, axis: str = "data") -> Any:
 # Grouped parameters whose flat buffers split evenly
 
 
-@dataclasses.dataclass(frozen=True)
-class _PaddedLayout(grouping.Layout):
-    """A grouping layout whose flat buffers end with zeros up to a multiple.
-
-    The padding is invisible to the model: `unpack` drops it. Its
-    coordinates have zero parameters and zero gradients, so an elementwise
-    optimizer leaves them at zero (what it does there never reaches a real
-    coordinate).
-    """
-
-    sizes: tuple[int, ...] = ()  # the unpadded length of each flat buffer
-
-    def pack(self, tree: Any, *, fn: str = "group") -> GroupedTree:
-        packed = grouping.Layout.pack(self, tree, fn=fn)
-        buffers = list(packed.buffers)
-        for i, size in enumerate(self.sizes):
-            pad = self.buffer_shapes[i][0] - size
-            if pad == 0:
-                continue
-            b = buffers[i]
-            if isinstance(b, jax.core.Tracer):
-                buffers[i] = jnp.concatenate([b, jnp.zeros((pad,), b.dtype)])
-            else:
-                host = np.asarray(b)
-                buffers[i] = jnp.asarray(
-                    np.concatenate([host, np.zeros(pad, host.dtype)])
-                )
-        return GroupedTree(tuple(buffers), self)
-
-    def unpack(self, buffers: tuple[Any, ...], treedef: Any = None) -> Any:
-        if any(isinstance(b, jax.core.Tracer) for b in buffers):
-            buffers = tuple(
-                b[: self.sizes[i]] if i < len(self.sizes) else b
-                for i, b in enumerate(buffers)
-            )
-        # Concrete buffers are read by offsets, the padding is never looked at.
-        return grouping.Layout.unpack(self, buffers, treedef)
-
-
 def group_for_mesh(
     params: Any,
     mesh: Mesh,
@@ -500,12 +461,7 @@ def group_for_mesh(
     n = _check_mesh_axis("group_for_mesh", mesh, axis, abstract=True)
     if is_grouped(params):
         params = params.ungroup()
-    plain = grouping.layout_of(params, max_leaf_size)
-    sizes = tuple(plain.buffer_shapes[i][0] for i in range(plain.n_groups))
-    padded = tuple((-(-s // n) * n,) for s in sizes)
-    fields = {f.name: getattr(plain, f.name) for f in dataclasses.fields(plain)}
-    fields["buffer_shapes"] = padded + plain.buffer_shapes[plain.n_groups :]
-    return _PaddedLayout(**fields, sizes=sizes).pack(params)
+    return grouping.group(params, max_leaf_size, multiple_of=n)
 
 
 # ----------------------------------------------------------------------------
@@ -680,7 +636,7 @@ class _ShardedStep:
 
         if not self._donate:
             return jax.jit(step)
-        return _DonatingStep(jax.jit(step, donate_argnums=(0, 1)), self._fn)
+        return DonatingStep(jax.jit(step, donate_argnums=(0, 1)), self._fn)
 
     def _args(self, batch, extra_args):
         if self._loss_fn is None:  # an apply step: (grads, extra_args)
@@ -711,7 +667,7 @@ class _ShardedStep:
         compiled = jitted.lower(params, opt_state, *self._args(batch, extra_args))
         compiled = compiled.compile()
         entry["compiled"] = (
-            _DonatingStep(compiled, self._fn) if self._donate else compiled
+            DonatingStep(compiled, self._fn) if self._donate else compiled
         )
         return compiled
 

@@ -30,10 +30,10 @@ import optax
 
 from jaxopt_lessons.grouping import is_grouped
 
-__all__ = ["make_apply_step", "make_train_step"]
+__all__ = ["DonatingStep", "make_apply_step", "make_train_step"]
 
 
-class _DonatingStep:
+class DonatingStep:
     """A jitted step with donated inputs that explains a reuse of them.
 
     Calling it again with arrays an earlier call consumed makes XLA report a
@@ -110,7 +110,7 @@ def make_apply_step(
         return step
     if not donate:
         return jax.jit(step)
-    return _DonatingStep(jax.jit(step, donate_argnums=(0, 1)), fn)
+    return DonatingStep(jax.jit(step, donate_argnums=(0, 1)), fn)
 
 
 def make_train_step(
@@ -128,6 +128,7 @@ def make_train_step(
             `has_aux`); it always receives the ordinary parameter tree, also
             when the step is given a `GroupedTree`.
         tx: the optimizer (for grouped params, typically ``grouped(opt)``).
+            One that takes extra arguments receives the loss as ``value=``.
         has_aux: `loss_fn` returns ``(loss, aux)``.
         donate: donate `params` and `opt_state` to the step.
         jit: compile the step.
@@ -153,9 +154,15 @@ def make_train_step(
 
     grad_fn = jax.value_and_grad(on_tree, has_aux=has_aux)
 
+    # Transforms that take extra arguments get the loss as `value=`, as
+    # Optax's line searches and Polyak's step size expect; the others
+    # ignore it (Optax's `GradientTransformationExtraArgs` protocol).
+    takes_value = isinstance(tx, optax.GradientTransformationExtraArgs)
+
     def step(params, opt_state, *batch):
         value, grads = grad_fn(params, *batch)
-        updates, opt_state = tx.update(grads, opt_state, params)
+        extra = {"value": value[0] if has_aux else value} if takes_value else {}
+        updates, opt_state = tx.update(grads, opt_state, params, **extra)
         params = optax.apply_updates(params, updates)
         if has_aux:
             loss, aux = value
@@ -166,4 +173,4 @@ def make_train_step(
         return step
     if not donate:
         return jax.jit(step)
-    return _DonatingStep(jax.jit(step, donate_argnums=(0, 1)), fn)
+    return DonatingStep(jax.jit(step, donate_argnums=(0, 1)), fn)

@@ -101,7 +101,7 @@ MUST_GROUP = {
     "adagrad",
     "lion",
 }
-MUST_REFUSE = {"lamb", "lars", "novograd", "fromage", "adafactor", "sm3"}
+MUST_REFUSE = {"lamb", "lars", "novograd", "fromage", "adafactor", "sm3", "noisy_sgd"}
 
 
 @pytest.mark.parametrize("name", jol.OPTIMIZERS)
@@ -124,11 +124,12 @@ def test_every_optimizer_grouped_equals_per_leaf(name):
         return
     assert name not in MUST_REFUSE, f"{name} was grouped but is not elementwise"
     packed, ref_params, ref_state = g.group(params, 6), params, ours.init(params)
+    extra = {"value": jnp.float32(0.5)} if name == "polyak_sgd" else {}
     for t in range(3):
         grad = jax.tree.map(lambda x, t=t: x[t], grads)
-        updates, state = grouped_tx.update(packed.regroup(grad), state, packed)
+        updates, state = grouped_tx.update(packed.regroup(grad), state, packed, **extra)
         packed = optax.apply_updates(packed, updates)
-        ref_updates, ref_state = ours.update(grad, ref_state, ref_params)
+        ref_updates, ref_state = ours.update(grad, ref_state, ref_params, **extra)
         ref_params = optax.apply_updates(ref_params, ref_updates)
         for what, a, b in (
             ("updates", updates.ungroup(), ref_updates),
@@ -380,3 +381,21 @@ def test_ordinary_trees_group_only_small_leaves_by_default():
     assert g.group(tree).layout.buffer_shapes == ((2**10 + 2**11,), (2**15,))
     wide = g.grouped(jol.adam(1e-3), max_leaf_size=2**14).init(tree)
     assert wide[0].mu.layout.buffer_shapes == ((2**10 + 2**11,), (2**15,))
+
+
+def test_padded_buffers_split_evenly_and_change_nothing():
+    tree = _tree_with_large_leaf()
+    tree["half"] = jnp.ones((3,), jnp.bfloat16)
+    packed = g.group(tree, max_leaf_size=100, multiple_of=8)
+    assert [b.shape for b in packed.buffers] == [(40,), (8,), (40, 30)]
+    for a, b in zip(jax.tree.leaves(packed.ungroup()), jax.tree.leaves(tree), strict=True):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    # traced: the same leaves, and the padding gets a zero gradient
+    grad = jax.jit(jax.grad(lambda p: _leaf_loss(p.ungroup())))(packed)
+    np.testing.assert_array_equal(np.asarray(grad.buffers[0][33:]), 0.0)
+    params = {k: v for k, v in tree.items() if k != "half"}
+    grads = helpers.random_grads(params, STEPS)
+    tx = g.grouped(jol.adam(1e-2), max_leaf_size=100, multiple_of=8)
+    _assert_same(_run(tx, params, grads), _run(jol.adam(1e-2), params, grads))
+    with pytest.raises(ValueError, match="`multiple_of` must be an int >= 1"):
+        g.group(tree, multiple_of=0)

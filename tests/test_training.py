@@ -122,3 +122,20 @@ def test_reusing_donated_arrays_says_what_happened_and_what_to_do(maker):
     assert "jnp.copy" in message and "donate=False" in message
     # the wrapped step is still a jitted function
     assert hasattr(step, "lower")
+
+
+def test_the_loss_reaches_an_optimizer_that_needs_it():
+    """Polyak's step size needs the loss: `make_train_step` passes it as `value=`."""
+    params, loss_fn, x, y = _problem()
+    tx = jol.polyak_sgd(max_learning_rate=1.0)
+    step = training.make_train_step(loss_fn, tx, donate=False)
+    new, _, loss = step(params, tx.init(params), x, y)
+    grads = jax.grad(loss_fn)(params, x, y)
+    expected, _ = tx.update(grads, tx.init(params), params, value=loss)
+    _close(new, optax.apply_updates(params, expected))
+    # ... also to a grouped one, and with `has_aux`
+    aux_step = training.make_train_step(
+        lambda p, x, y: (loss_fn(p, x, y), 0.0), grouped(tx), has_aux=True, donate=False
+    )
+    grouped_new, _, _, _ = aux_step(params, grouped(tx).init(params), x, y)
+    _close(grouped_new, new)

@@ -211,6 +211,10 @@ def problems_of(
         abstract = jax.eval_shape(group, abstract)
     avals = tuple((tuple(b.shape), jnp.dtype(b.dtype).name) for b in abstract.buffers)
     dtypes = tuple(sorted({d for _, d in avals}))
+    if extra_args is None and isinstance(tx, optax.GradientTransformationExtraArgs):
+        # A stand-in loss for transforms that need one (Polyak's step size);
+        # by Optax's protocol the others ignore extra arguments.
+        extra_args = {"value": 0.0}
     extra = tuple(sorted((extra_args or {}).items()))
     args = (tx, abstract.layout, avals, dtypes, extra, use_declarations)
     try:

@@ -25,6 +25,7 @@ __all__ = [
     "GroupedTree",
     "Layout",
     "check_max_leaf_size",
+    "check_multiple_of",
     "group",
     "is_grouped",
     "layout_of",
@@ -63,6 +64,13 @@ class Layout:
     buffer_shapes: tuple[tuple[int, ...], ...]
     buffer_dtypes: tuple[str, ...]
     n_groups: int  # the first n_groups buffers are flat groups, the rest alone
+    # Elements of each flat group in use; the rest of the buffer, up to its
+    # padded length, holds zeros (see `layout_of`'s `multiple_of`).
+    used: tuple[int, ...] = ()
+
+    def padding(self, b: int) -> int:
+        """Zeros at the end of flat buffer `b`."""
+        return self.buffer_shapes[b][0] - self.used[b] if self.used else 0
 
     def pack(self, tree: Any, *, fn: str = "group") -> GroupedTree:
         """Lays the leaves of `tree` (shaped like the layout's tree) into buffers."""
@@ -82,6 +90,12 @@ class Layout:
         # Concrete arrays are laid out on the host: an eager `jnp.concatenate`
         # of thousands of arrays would first compile a program of that size.
         concrete = not any(isinstance(x, jax.core.Tracer) for x in leaves)
+        for i in range(self.n_groups):
+            if self.padding(i):
+                zeros = np.zeros if concrete else jnp.zeros
+                parts[i].append(
+                    zeros((self.padding(i),), jnp.dtype(self.buffer_dtypes[i]))
+                )
         buffers = []
         for i, chunk in enumerate(parts):
             if i >= self.n_groups or len(chunk) == 1:
@@ -143,7 +157,8 @@ class Layout:
         pieces: dict[int, list[jax.Array]] = {}
         for b in range(self.n_groups):
             sizes = [math.prod(s.shape) for s in self.slots if s.buffer == b]
-            pieces[b] = list(jax.lax.split(buffers[b], sizes))[::-1]
+            pad = [self.padding(b)] if self.padding(b) else []
+            pieces[b] = list(jax.lax.split(buffers[b], sizes + pad))[: len(sizes)][::-1]
         leaves = []
         for slot in self.slots:
             if slot.offset < 0:
@@ -222,14 +237,24 @@ def check_max_leaf_size(fn: str, value: Any) -> int:
     return int(value)
 
 
-def layout_of(tree: Any, max_leaf_size: int = DEFAULT_MAX_LEAF_SIZE) -> Layout:
+def check_multiple_of(fn: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{fn}: `multiple_of` must be an int >= 1, got {value!r}.")
+    return int(value)
+
+
+def layout_of(
+    tree: Any, max_leaf_size: int = DEFAULT_MAX_LEAF_SIZE, *, multiple_of: int = 1
+) -> Layout:
     """The layout `group` would use for `tree` (shapes and dtypes only).
 
     Leaves with at most `max_leaf_size` elements share one flat buffer per
-    dtype, in tree order; larger leaves keep their own buffer.
+    dtype, in tree order; larger leaves keep their own buffer. Each flat
+    buffer is padded with zeros to a multiple of `multiple_of` elements.
     """
     fn = "group"
     max_leaf_size = check_max_leaf_size(fn, max_leaf_size)
+    multiple_of = check_multiple_of(fn, multiple_of)
     leaves, treedef = jax.tree.flatten(tree)
     if not leaves:
         raise ValueError(f"{fn}: the tree has no leaves to group.")
@@ -253,30 +278,39 @@ def layout_of(tree: Any, max_leaf_size: int = DEFAULT_MAX_LEAF_SIZE) -> Layout:
         else:
             slots.append(_Slot(shape, dtype, n_groups + len(alone), -1))
             alone.append((shape, dtype))
+    used = tuple(sizes[d] for d in group_dtypes)
+    padded = tuple(-(-n // multiple_of) * multiple_of for n in used)
     return Layout(
         treedef=treedef,
         slots=tuple(slots),
-        buffer_shapes=tuple((sizes[d],) for d in group_dtypes)
-        + tuple(s for s, _ in alone),
+        buffer_shapes=tuple((n,) for n in padded) + tuple(s for s, _ in alone),
         buffer_dtypes=tuple(group_dtypes) + tuple(d for _, d in alone),
         n_groups=n_groups,
+        used=used if padded != used else (),
     )
 
 
-def group(tree: Any, max_leaf_size: int = DEFAULT_MAX_LEAF_SIZE) -> GroupedTree:
+def group(
+    tree: Any, max_leaf_size: int = DEFAULT_MAX_LEAF_SIZE, *, multiple_of: int = 1
+) -> GroupedTree:
     """Lays a tree's small leaves end to end, one flat buffer per dtype.
 
     Args:
         tree: parameters (or any pytree of arrays).
         max_leaf_size: leaves with more elements than this keep their own
             buffer; 0 keeps every leaf alone, a huge value groups everything.
+        multiple_of: pad each flat buffer with zeros to a multiple of this
+            many elements (e.g. the number of devices it is split over). The
+            padding has zero parameters and zero gradients, so an elementwise
+            optimizer keeps it at zero; `ungroup()` drops it.
 
     Returns:
         A `GroupedTree`; ``group(tree).ungroup()`` equals `tree`.
 
     Raises:
-        ValueError: a tree without leaves, or a negative `max_leaf_size`.
+        ValueError: a tree without leaves, a negative `max_leaf_size`, a
+            `multiple_of` below 1.
     """
     if isinstance(tree, GroupedTree):
         return tree
-    return layout_of(tree, max_leaf_size).pack(tree)
+    return layout_of(tree, max_leaf_size, multiple_of=multiple_of).pack(tree)

@@ -13,6 +13,7 @@ from jaxopt_lessons.grouping.layout import (
     GroupedTree,
     Layout,
     check_max_leaf_size,
+    check_multiple_of,
     group,
     is_grouped,
 )
@@ -33,6 +34,7 @@ def grouped(
     max_leaf_size: int | None = None,
     *,
     name: str | None = None,
+    multiple_of: int = 1,
 ) -> optax.GradientTransformationExtraArgs:
     """Runs an elementwise optimizer on a few flat buffers instead of every leaf.
 
@@ -49,6 +51,9 @@ def grouped(
             `group`'s, because on ordinary trees every grouped element is
             copied in and out of the buffers each step.
         name: how to name `tx` in error messages.
+        multiple_of: pad each flat buffer to a multiple of this many elements
+            (used when `init` gets an ordinary tree), e.g. so that its state
+            splits evenly over devices.
 
     Returns:
         An `optax.GradientTransformationExtraArgs`. `init` accepts a tree or a
@@ -67,6 +72,7 @@ def grouped(
     if max_leaf_size is None:
         max_leaf_size = DEFAULT_PLAIN_MAX_LEAF_SIZE
     max_leaf_size = check_max_leaf_size(fn, max_leaf_size)
+    multiple_of = check_multiple_of(fn, multiple_of)
     if not (hasattr(tx, "init") and hasattr(tx, "update")):
         raise TypeError(
             f"{fn}: `tx` must be an optax.GradientTransformation, got {tx!r}."
@@ -74,7 +80,7 @@ def grouped(
     update_with_extra = optax.with_extra_args_support(tx).update
 
     def init_fn(params):
-        packed = group(params, max_leaf_size)
+        packed = group(params, max_leaf_size, multiple_of=multiple_of)
         check_elementwise(tx, packed, name=name)
         return tx.init(packed)
 
@@ -87,7 +93,7 @@ def grouped(
         if layout is not None:  # pack exactly as the state was built
             packed = layout.pack(updates, fn=fn)
         else:  # a stateless transform
-            packed = group(updates, max_leaf_size)
+            packed = group(updates, max_leaf_size, multiple_of=multiple_of)
         if params is not None:
             params = packed.regroup(params)
         new, state = update_with_extra(packed, state, params, **extra_args)
