@@ -28,6 +28,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from jaxopt_lessons import tree as tm
+
 __all__ = [
     "caller",
     "check_adam_args",
@@ -44,6 +46,7 @@ __all__ = [
     "check_tree_matches",
     "check_updates_match_params",
     "check_weight_decay",
+    "checked_updates",
     "describe",
     "empty_init",
     "entry_point",
@@ -387,6 +390,19 @@ def check_state(fn: str, state: Any, expected: type | tuple[type, ...]) -> None:
         f"{fn}: `state` must be the state returned by this transform's `init` "
         f"({article} {names}), got {describe(state)}.{SWAPPED}"
     )
+
+
+def checked_updates(
+    fn: str, updates: Any, state: Any, expected: type | tuple[type, ...], field: str
+) -> Any:
+    """The start of a stateful block's `update`, in this order: `state` is what
+    this block's `init` returns (`check_state`); Python-float leaves of
+    `updates` become arrays; `updates` is shaped like the state's tree
+    `field` (`check_tree_matches`). Returns the updates as arrays."""
+    check_state(fn, state, expected)
+    updates = tm.as_arrays(updates)
+    check_tree_matches(fn, updates, getattr(state, field))
+    return updates
 
 
 def check_stateless(fn: str, state: Any) -> None:

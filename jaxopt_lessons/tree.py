@@ -28,12 +28,14 @@ import jax.numpy as jnp
 
 __all__ = [
     "abs_sq",
+    "adam_ratio",
     "add_scaled",
     "as_arrays",
     "bias_correction",
     "cast",
     "cast_like",
     "coefficient",
+    "debiased_momentum",
     "ema_update",
     "ema_update_sq",
     "full_like",
@@ -175,6 +177,25 @@ def bias_correction(moment: Any, decay: Any, count: jax.Array) -> Any:
     """
     correction = 1 - decay**count
     return jax.tree.map(lambda m: m / correction.astype(m.dtype), moment)
+
+
+def debiased_momentum(
+    mu: Any, grads: Any, decay: Any, count: jax.Array, *, nesterov: bool = False
+) -> Any:
+    """Adam's m̂: m_t / (1 − βᵗ), or with `nesterov` NAdam's look-ahead
+    β · m_t / (1 − βᵗ⁺¹) + (1 − β) · g_t / (1 − βᵗ). `count` is t."""
+    if not nesterov:
+        return bias_correction(mu, decay, count)
+    return jax.tree.map(
+        lambda m, g: decay * m + (1 - decay) * g,
+        bias_correction(mu, decay, increment(count)),
+        bias_correction(grads, decay, count),
+    )
+
+
+def adam_ratio(mu_hat: Any, nu_hat: Any, eps: Any, eps_root: Any) -> Any:
+    """Adam's direction over scale: m̂ / (√(v̂ + ε_root) + ε), leaf by leaf."""
+    return jax.tree.map(lambda m, v: m / (jnp.sqrt(v + eps_root) + eps), mu_hat, nu_hat)
 
 
 def increment(count: jax.Array) -> jax.Array:

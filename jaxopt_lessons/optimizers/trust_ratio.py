@@ -5,19 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import optax
 
 from jaxopt_lessons import _checks
-from jaxopt_lessons import tree as tm
 from jaxopt_lessons.optimizers import _chain
 from jaxopt_lessons.transforms.adam import scale_by_adam
 from jaxopt_lessons.transforms.momentum import trace
 from jaxopt_lessons.transforms.scaling import scale_by_learning_rate
 from jaxopt_lessons.transforms.trust_ratio import scale_by_trust_ratio
 from jaxopt_lessons.transforms.weight_decay import (
-    WeightDecaySchedule,
     add_decayed_weights,
+    params_term,
 )
 
 
@@ -95,37 +93,16 @@ def _fromage_shrink(learning_rate) -> optax.GradientTransformation:
 
     `add_decayed_weights` refuses a negative decay (before a preconditioner it
     would push weights outwards); here the term comes after the sign flip of
-    the learning rate, so a negative factor shrinks θ. Its state is that of
-    `add_decayed_weights`: empty, or a `WeightDecaySchedule` for a schedule.
+    the learning rate, so a negative factor shrinks θ. Its mechanics and state
+    are those of `add_decayed_weights` (`weight_decay.params_term`): empty, or
+    a `WeightDecaySchedule` for a schedule.
     """
-    fn = _checks.caller("fromage")
-    scheduled = _checks.is_schedule(learning_rate)
 
-    def factor(lr):
-        return 1 / (1 + lr**2) ** 0.5 - 1
+    def shrink(updates, params, lr):
+        factor = 1 / (1 + lr**2) ** 0.5 - 1
+        return jax.tree.map(lambda u, p: u + factor * p, updates, params)
 
-    def init_fn(params):
-        del params
-        if scheduled:
-            return WeightDecaySchedule(count=jnp.zeros([], jnp.int32))
-        return optax.EmptyState()
-
-    def update_fn(updates, state, params=None):
-        if scheduled:
-            _checks.check_state(fn, state, WeightDecaySchedule)
-        else:
-            _checks.check_stateless(fn, state)
-        if params is None:
-            raise ValueError(f"{fn}: `update` needs the current `params`; got None.")
-        _checks.check_updates_match_params(fn, updates, params)
-        if scheduled:
-            shrink = factor(learning_rate(state.count))
-            state = WeightDecaySchedule(count=tm.increment(state.count))
-        else:
-            shrink = factor(learning_rate)
-        return jax.tree.map(lambda u, p: u + shrink * p, updates, params), state
-
-    return optax.GradientTransformation(init_fn, update_fn)
+    return params_term(_checks.caller("fromage"), learning_rate, shrink)
 
 
 @_checks.entry_point

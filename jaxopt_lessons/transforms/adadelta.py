@@ -66,9 +66,9 @@ def scale_by_adadelta(
 
     def update_fn(updates, state, params=None):
         del params
-        _checks.check_state(fn, state, ScaleByAdaDeltaState)
-        updates = tm.as_arrays(updates)
-        _checks.check_tree_matches(fn, updates, state.e_g)
+        updates = _checks.checked_updates(
+            fn, updates, state, ScaleByAdaDeltaState, "e_g"
+        )
         steps, e_g, e_x = adadelta_step(updates, state.e_g, state.e_x, rho, eps)
         state = ScaleByAdaDeltaState(
             e_g=tm.cast_like(e_g, state.e_g), e_x=tm.cast_like(e_x, state.e_x)

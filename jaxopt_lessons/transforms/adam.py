@@ -90,41 +90,27 @@ def scale_by_adam(
     nu_dtype = _checks.check_dtype(fn, "nu_dtype", nu_dtype)
 
     def init_fn(params):
-        _checks.check_float_params(fn, params)
-        return ScaleByAdamState(
-            count=jnp.zeros([], jnp.int32),
-            mu=tm.zeros_like(params, mu_dtype),
-            nu=tm.zeros_like(params, nu_dtype),
-        )
+        return init_adam_state(fn, params, mu_dtype, nu_dtype)
 
     def update_fn(updates, state, params=None):
         del params
-        _checks.check_state(fn, state, ScaleByAdamState)
-        updates = tm.as_arrays(updates)
-        _checks.check_tree_matches(fn, updates, state.mu)
+        updates = _checks.checked_updates(fn, updates, state, ScaleByAdamState, "mu")
         # 1) Update the running direction and the running scale.
         mu = tm.ema_update(updates, state.mu, b1)
         nu = tm.ema_update_sq(updates, state.nu, b2)
         # 2) Undo the pull towards the zero initial moments.
         count = tm.increment(state.count)
+        grads = updates
         if nesterov:
             # g / (1 − β₁ᵗ) is 10·g at t = 1: form it in v's dtype (a no-op
             # unless `nu_dtype` is wider) so a float16 gradient cannot overflow.
-            wide = jax.tree.map(
-                lambda g, v: g.astype(jnp.promote_types(g.dtype, v.dtype)), updates, nu
+            grads = jax.tree.map(
+                lambda g, v: g.astype(jnp.promote_types(g.dtype, v.dtype)), grads, nu
             )
-            mu_hat = jax.tree.map(
-                lambda m, g: b1 * m + (1 - b1) * g,
-                tm.bias_correction(mu, b1, tm.increment(count)),
-                tm.bias_correction(wide, b1, count),
-            )
-        else:
-            mu_hat = tm.bias_correction(mu, b1, count)
+        mu_hat = tm.debiased_momentum(mu, grads, b1, count, nesterov=nesterov)
         nu_hat = tm.bias_correction(nu, b2, count)
         # 3) Direction over scale, coordinate by coordinate.
-        updates = jax.tree.map(
-            lambda m, v: m / (jnp.sqrt(v + eps_root) + eps), mu_hat, nu_hat
-        )
+        updates = tm.adam_ratio(mu_hat, nu_hat, eps, eps_root)
         state = ScaleByAdamState(
             count=count, mu=tm.cast_like(mu, state.mu), nu=tm.cast_like(nu, state.nu)
         )
@@ -194,18 +180,14 @@ def scale_by_amsgrad(
 
     def update_fn(updates, state, params=None):
         del params
-        _checks.check_state(fn, state, ScaleByAmsgradState)
-        updates = tm.as_arrays(updates)
-        _checks.check_tree_matches(fn, updates, state.mu)
+        updates = _checks.checked_updates(fn, updates, state, ScaleByAmsgradState, "mu")
         mu = tm.ema_update(updates, state.mu, b1)
         nu = tm.ema_update_sq(updates, state.nu, b2)
         count = tm.increment(state.count)
         mu_hat = tm.bias_correction(mu, b1, count) if bias_correction_mu else mu
         nu_hat = tm.bias_correction(nu, b2, count) if bias_correction_nu else nu
         nu_max = jax.tree.map(jnp.maximum, state.nu_max, nu_hat)
-        updates = jax.tree.map(
-            lambda m, n: m / (jnp.sqrt(n + eps_root) + eps), mu_hat, nu_max
-        )
+        updates = tm.adam_ratio(mu_hat, nu_max, eps, eps_root)
         state = ScaleByAmsgradState(
             count=count,
             mu=tm.cast_like(mu, state.mu),
@@ -258,18 +240,11 @@ def scale_by_adamax(
     _checks.check_positive(fn, "eps", eps)
 
     def init_fn(params):
-        _checks.check_float_params(fn, params)
-        return ScaleByAdamState(
-            count=jnp.zeros([], jnp.int32),
-            mu=tm.zeros_like(params),
-            nu=tm.zeros_like(params),
-        )
+        return init_adam_state(fn, params)
 
     def update_fn(updates, state, params=None):
         del params
-        _checks.check_state(fn, state, ScaleByAdamState)
-        updates = tm.as_arrays(updates)
-        _checks.check_tree_matches(fn, updates, state.mu)
+        updates = _checks.checked_updates(fn, updates, state, ScaleByAdamState, "mu")
         count = tm.increment(state.count)
         mu = tm.ema_update(updates, state.mu, b1)
         nu = tm.max_abs_update(updates, state.nu, b2, eps)
@@ -281,3 +256,18 @@ def scale_by_adamax(
         return updates, state
 
     return optax.GradientTransformation(init_fn, update_fn)
+
+
+def init_adam_state(
+    fn: str, params: Any, mu_dtype: Any = None, nu_dtype: Any = None
+) -> ScaleByAdamState:
+    """The `init` of every block whose state is Adam's (`scale_by_adam`,
+    `scale_by_adamax`, `scale_by_radam`): float params only; no steps taken,
+    m_0 = v_0 = 0 (in `mu_dtype` and `nu_dtype`; None keeps each parameter's).
+    """
+    _checks.check_float_params(fn, params)
+    return ScaleByAdamState(
+        count=jnp.zeros([], jnp.int32),
+        mu=tm.zeros_like(params, mu_dtype),
+        nu=tm.zeros_like(params, nu_dtype),
+    )

@@ -74,9 +74,7 @@ def scale_by_adan(
 
     def update_fn(updates, state, params=None):
         del params
-        _checks.check_state(fn, state, ScaleByAdanState)
-        updates = tm.as_arrays(updates)
-        _checks.check_tree_matches(fn, updates, state.m)
+        updates = _checks.checked_updates(fn, updates, state, ScaleByAdanState, "m")
         # On the first step there is no previous gradient: its change is 0.
         change = jax.tree.map(
             lambda g, prev: jnp.where(state.t == 0, jnp.zeros_like(g), g - prev),

@@ -73,22 +73,13 @@ def scale_by_belief(
 
     def update_fn(updates, state, params=None):
         del params
-        _checks.check_state(fn, state, ScaleByBeliefState)
-        updates = tm.as_arrays(updates)
-        _checks.check_tree_matches(fn, updates, state.mu)
+        updates = _checks.checked_updates(fn, updates, state, ScaleByBeliefState, "mu")
         mu = tm.ema_update(updates, state.mu, b1)
         surprise = jax.tree.map(lambda g, m: g - m, updates, mu)
         nu = tm.ema_update_sq(surprise, state.nu, b2)
         nu = jax.tree.map(lambda s: s + eps_root, nu)
         count = tm.increment(state.count)
-        if nesterov:
-            mu_hat = jax.tree.map(
-                lambda m, g: b1 * m + (1 - b1) * g,
-                tm.bias_correction(mu, b1, tm.increment(count)),
-                tm.bias_correction(updates, b1, count),
-            )
-        else:
-            mu_hat = tm.bias_correction(mu, b1, count)
+        mu_hat = tm.debiased_momentum(mu, updates, b1, count, nesterov=nesterov)
         nu_hat = tm.bias_correction(nu, b2, count)
         updates = jax.tree.map(lambda m, s: m / (jnp.sqrt(s) + eps), mu_hat, nu_hat)
         state = ScaleByBeliefState(

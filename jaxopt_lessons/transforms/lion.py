@@ -85,9 +85,7 @@ def scale_by_lion(
 
     def update_fn(updates, state, params=None):
         del params
-        _checks.check_state(fn, state, ScaleByLionState)
-        updates = tm.as_arrays(updates)
-        _checks.check_tree_matches(fn, updates, state.mu)
+        updates = _checks.checked_updates(fn, updates, state, ScaleByLionState, "mu")
         # 1) The step looks at a blend weighted towards the new gradient...
         new_updates = jax.tree.map(
             lambda g, m: direction((1 - b1) * g + b1 * m), updates, state.mu

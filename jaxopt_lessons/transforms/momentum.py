@@ -73,9 +73,7 @@ def trace(
 
     def update_fn(updates, state, params=None):
         del params  # Momentum never looks at the parameters.
-        _checks.check_state(fn, state, TraceState)
-        updates = tm.as_arrays(updates)
-        _checks.check_tree_matches(fn, updates, state.trace)
+        updates = _checks.checked_updates(fn, updates, state, TraceState, "trace")
         velocity = tm.trace_update(updates, state.trace, decay)
         if nesterov:
             updates = tm.trace_update(updates, velocity, decay)
@@ -136,9 +134,7 @@ def ema(
 
     def update_fn(updates, state, params=None):
         del params
-        _checks.check_state(fn, state, EmaState)
-        updates = tm.as_arrays(updates)
-        _checks.check_tree_matches(fn, updates, state.ema)
+        updates = _checks.checked_updates(fn, updates, state, EmaState, "ema")
         average = tm.ema_update(updates, state.ema, decay)
         count = tm.increment(state.count)
         updates = tm.bias_correction(average, decay, count) if debias else average

@@ -62,9 +62,9 @@ def scale_by_optimistic_gradient(
 
     def update_fn(updates, state, params=None):
         del params
-        _checks.check_state(fn, state, ScaleByOptimisticGradientState)
-        updates = tm.as_arrays(updates)
-        _checks.check_tree_matches(fn, updates, state.previous_gradient)
+        updates = _checks.checked_updates(
+            fn, updates, state, ScaleByOptimisticGradientState, "previous_gradient"
+        )
 
         def one(g, prev):
             prev = jnp.where(state.is_initial_step, g, prev)

@@ -10,6 +10,7 @@ from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
 from jaxopt_lessons.grouping.declarations import elementwise
 from jaxopt_lessons.transforms._states import ScaleByAdamState
+from jaxopt_lessons.transforms.adam import init_adam_state
 
 __all__ = ["scale_by_radam"]
 
@@ -70,18 +71,11 @@ def scale_by_radam(
     rho_inf = 2.0 / (1.0 - b2) - 1.0
 
     def init_fn(params):
-        _checks.check_float_params(fn, params)
-        return ScaleByAdamState(
-            count=jnp.zeros([], jnp.int32),
-            mu=tm.zeros_like(params),
-            nu=tm.zeros_like(params),
-        )
+        return init_adam_state(fn, params)
 
     def update_fn(updates, state, params=None):
         del params
-        _checks.check_state(fn, state, ScaleByAdamState)
-        updates = tm.as_arrays(updates)
-        _checks.check_tree_matches(fn, updates, state.mu)
+        updates = _checks.checked_updates(fn, updates, state, ScaleByAdamState, "mu")
         mu = tm.ema_update(updates, state.mu, b1)
         nu = tm.ema_update_sq(updates, state.nu, b2)
         count = tm.increment(state.count)
@@ -89,14 +83,7 @@ def scale_by_radam(
         b2t = b2**count
         rho = rho_inf - 2 * count * b2t / (1 - b2t)
         # 2) The bias-corrected moments, as in Adam.
-        if nesterov:
-            mu_hat = jax.tree.map(
-                lambda m, g: b1 * m + (1 - b1) * g,
-                tm.bias_correction(mu, b1, tm.increment(count)),
-                tm.bias_correction(updates, b1, count),
-            )
-        else:
-            mu_hat = tm.bias_correction(mu, b1, count)
+        mu_hat = tm.debiased_momentum(mu, updates, b1, count, nesterov=nesterov)
         nu_hat = tm.bias_correction(nu, b2, count)
         # 3) Adam's step shrunk by r_t once ρ_t is large enough, else momentum.
         r = jnp.sqrt(

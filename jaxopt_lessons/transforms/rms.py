@@ -108,9 +108,7 @@ def scale_by_rms(
 
     def update_fn(updates, state, params=None):
         del params
-        _checks.check_state(fn, state, state_type)
-        updates = tm.as_arrays(updates)
-        _checks.check_tree_matches(fn, updates, state.nu)
+        updates = _checks.checked_updates(fn, updates, state, state_type, "nu")
         nu = tm.ema_update_sq(updates, state.nu, decay)
         nu_hat = nu
         if bias_correction:
@@ -177,9 +175,7 @@ def scale_by_stddev(
 
     def update_fn(updates, state, params=None):
         del params
-        _checks.check_state(fn, state, state_type)
-        updates = tm.as_arrays(updates)
-        _checks.check_tree_matches(fn, updates, state.nu)
+        updates = _checks.checked_updates(fn, updates, state, state_type, "nu")
         mu = tm.ema_update(updates, state.mu, decay)
         nu = tm.ema_update_sq(updates, state.nu, decay)
         mu_hat, nu_hat = mu, nu
@@ -246,9 +242,9 @@ def scale_by_rss(
 
     def update_fn(updates, state, params=None):
         del params
-        _checks.check_state(fn, state, ScaleByRssState)
-        updates = tm.as_arrays(updates)
-        _checks.check_tree_matches(fn, updates, state.sum_of_squares)
+        updates = _checks.checked_updates(
+            fn, updates, state, ScaleByRssState, "sum_of_squares"
+        )
         total = tm.sum_update_sq(updates, state.sum_of_squares)
         # A coordinate that has only ever seen zero gradients does not move.
         updates = jax.tree.map(

@@ -101,9 +101,9 @@ def scale_by_rprop(
 
     def update_fn(updates, state, params=None):
         del params
-        _checks.check_state(fn, state, ScaleByRpropState)
-        updates = tm.as_arrays(updates)
-        _checks.check_tree_matches(fn, updates, state.step_sizes)
+        updates = _checks.checked_updates(
+            fn, updates, state, ScaleByRpropState, "step_sizes"
+        )
         # s > 0: same sign as the last step; s < 0: it flipped; s = 0: no step.
         agreement = jax.tree.map(lambda g, p: g * p, updates, state.prev_updates)
 

@@ -114,9 +114,7 @@ def scale_by_sm3(
 
     def update_fn(updates, state, params=None):
         del params
-        _checks.check_state(fn, state, ScaleBySM3State)
-        updates = tm.as_arrays(updates)
-        _checks.check_tree_matches(fn, updates, state.nu)
+        updates = _checks.checked_updates(fn, updates, state, ScaleBySM3State, "nu")
         # The accumulators' lists sit below each leaf of `updates`.
         nu = jax.tree.map(
             lambda g, a: new_weight * g**2 + b2 * bound(g, a), updates, state.mu

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import jax.numpy as jnp
@@ -56,7 +57,32 @@ def add_decayed_weights(
     """
     fn = _checks.caller("add_decayed_weights")
     _checks.check_weight_decay(fn, "weight_decay", weight_decay)
-    scheduled = _checks.is_schedule(weight_decay)
+
+    def add(updates, params, decay):
+        if isinstance(decay, (int, float)) and decay == 0:
+            return updates
+        return tm.add_scaled(updates, params, decay)
+
+    transform = params_term(fn, weight_decay, add)
+    if mask is not None:
+        return optax.masked(transform, mask)
+    return transform
+
+
+def params_term(
+    fn: str,
+    value: optax.ScalarOrSchedule,
+    add: Callable[[Any, Any, Any], Any],
+) -> optax.GradientTransformation:
+    """A block that adds a term in the parameters: u ← add(u, θ, c_t).
+
+    c_t is `value`, or `value(count)` for a schedule. The state is Optax's:
+    `optax.EmptyState` for a constant, `WeightDecaySchedule` (the step count)
+    for a schedule. `update` needs the params and checks the updates against
+    them. The mechanics of `add_decayed_weights` and of `fromage`'s shrink
+    (`optimizers/trust_ratio.py`).
+    """
+    scheduled = _checks.is_schedule(value)
 
     def init_fn(params):
         _checks.check_float_params(fn, params)
@@ -73,15 +99,10 @@ def add_decayed_weights(
             raise ValueError(f"{fn}: `update` needs the current `params`; got None.")
         _checks.check_updates_match_params(fn, updates, params)
         if scheduled:
-            decay = weight_decay(state.count)
+            coefficient = value(state.count)
             state = WeightDecaySchedule(count=tm.increment(state.count))
         else:
-            decay = weight_decay
-        if isinstance(decay, (int, float)) and decay == 0:
-            return updates, state
-        return tm.add_scaled(updates, params, decay), state
+            coefficient = value
+        return add(updates, params, coefficient), state
 
-    transform = optax.GradientTransformation(init_fn, update_fn)
-    if mask is not None:
-        return optax.masked(transform, mask)
-    return transform
+    return optax.GradientTransformation(init_fn, update_fn)

@@ -73,9 +73,7 @@ def scale_by_yogi(
 
     def update_fn(updates, state, params=None):
         del params
-        _checks.check_state(fn, state, ScaleByAdamState)
-        updates = tm.as_arrays(updates)
-        _checks.check_tree_matches(fn, updates, state.mu)
+        updates = _checks.checked_updates(fn, updates, state, ScaleByAdamState, "mu")
         mu = tm.ema_update(updates, state.mu, b1)
 
         def second_moment(g, v):
@@ -86,9 +84,7 @@ def scale_by_yogi(
         count = tm.increment(state.count)
         mu_hat = tm.bias_correction(mu, b1, count)
         nu_hat = tm.bias_correction(nu, b2, count)
-        updates = jax.tree.map(
-            lambda m, v: m / (jnp.sqrt(v + eps_root) + eps), mu_hat, nu_hat
-        )
+        updates = tm.adam_ratio(mu_hat, nu_hat, eps, eps_root)
         state = ScaleByAdamState(
             count=count, mu=tm.cast_like(mu, state.mu), nu=tm.cast_like(nu, state.nu)
         )
