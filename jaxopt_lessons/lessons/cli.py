@@ -79,8 +79,9 @@ other command:
   python -m jaxopt_lessons bench [--quick] [--help]
       benchmarks whole training steps (forward, backward, update) and the
       optimizer update alone against Optax and torch.optim (when installed):
-      step time, first-call time, memory. The full benchmark takes about 40
-      minutes on 2 CPU cores, bench --quick about 3.
+      step time, first-call time, memory. The full benchmark takes about an
+      hour on 2 CPU cores (measured 65 min under load), bench --quick about 2
+      to 3 minutes.
 """
 
 
