@@ -79,6 +79,7 @@ _VERBS = ["group", "grouped", "make_apply_step", "make_train_step"]
 _LAZY = (
     "benchmarks",
     "checkpoint",
+    "contrib",
     "diagnostics",
     "lessons",
     "problems",

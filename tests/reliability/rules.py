@@ -57,7 +57,7 @@ class Factory:
     """One public factory: where it lives and the name its errors use."""
 
     id: str  # "adam", "torch.adam"
-    family: str  # "optimizers", "transforms" or "torch"
+    family: str  # "optimizers", "transforms", "torch" or "contrib"
     fn: Callable[..., Any]
     message_name: str  # the prefix of its error messages
 
@@ -81,8 +81,8 @@ def _torch_module():
 
 
 def factories(*families: str) -> list[Factory]:
-    """The public factories of the given families (all three when none given)."""
-    families = families or ("optimizers", "transforms", "torch")
+    """The public factories of the given families (all four when none given)."""
+    families = families or ("optimizers", "transforms", "torch", "contrib")
     found = []
     if "optimizers" in families:
         found += [Factory(n, "optimizers", getattr(jol, n), n) for n in jol.OPTIMIZERS]
@@ -95,6 +95,12 @@ def factories(*families: str) -> list[Factory]:
                 f"torch.{n}", "torch", getattr(torch, n), f"jaxopt_lessons.torch.{n}"
             )
             for n in torch.PRESETS  # the optimizers, not the LR schedules
+        ]
+    if "contrib" in families:
+        contrib = importlib.import_module("jaxopt_lessons.contrib")
+        found += [
+            Factory(f"contrib.{n}", "contrib", getattr(contrib, n), n)
+            for n in (*contrib.OPTIMIZERS, *contrib.TRANSFORMS)
         ]
     return found
 

@@ -15,8 +15,19 @@ from tests.reliability import rules
 
 LEARNING_RATE = 0.05
 
-#: Every optimizer: the optimizers' list and the torch presets.
-OPTIMIZERS = rules.factories("optimizers", "torch")
+
+def _contrib_optimizers() -> tuple[str, ...]:
+    from jaxopt_lessons import contrib
+
+    return contrib.OPTIMIZERS
+
+#: Every optimizer: the optimizers' list, the torch presets and contrib's
+#: optimizers (its blocks are not whole optimizers).
+OPTIMIZERS = [
+    f
+    for f in rules.factories("optimizers", "torch", "contrib")
+    if f.family != "contrib" or f.id.removeprefix("contrib.") in _contrib_optimizers()
+]
 
 
 def make(factory: rules.Factory, **kwargs: Any) -> optax.GradientTransformation:
