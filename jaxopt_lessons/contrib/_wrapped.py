@@ -1,0 +1,57 @@
+"""Checks for the arguments of contrib's wrappers: inner transforms and counts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import numpy as np
+
+from jaxopt_lessons import _checks
+
+__all__ = ["check_count", "check_transform"]
+
+
+def check_transform(fn: str, name: str, value: Any) -> None:
+    """Raises TypeError unless `value` is a gradient transformation.
+
+    Anything with callable `init` and `update` is accepted (Optax's, this
+    package's, a user's own). A factory passed without calling it
+    (``sam(optax.sgd, ...)``) gets a hint.
+    """
+    fn = _checks.caller(fn)
+    if callable(getattr(value, "init", None)) and callable(
+        getattr(value, "update", None)
+    ):
+        return
+    hint = (
+        " It is a function: call it to build the transformation."
+        if callable(value)
+        else ""
+    )
+    raise TypeError(
+        f"{fn}: `{name}` must be a gradient transformation (an object with "
+        f"`init` and `update`, such as optax.sgd(0.1)), got {value!r}.{hint}"
+    )
+
+
+def check_count(fn: str, name: str, value: Any, low: int = 1) -> None:
+    """Raises unless `value` is an integer >= `low` (not a bool).
+
+    Python and NumPy integers and 0-d integer arrays are accepted; a traced
+    value (`optax.inject_hyperparams`) was checked when first given.
+    """
+    fn = _checks.caller(fn)
+    if isinstance(value, jax.core.Tracer):
+        return
+    if _checks.is_integer_array(value) and np.ndim(value) == 0:
+        value = int(value)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (int, np.integer)
+    ):
+        raise TypeError(
+            f"{fn}: `{name}` must be an integer, got {value!r} "
+            f"of type {type(value).__name__}."
+        )
+    if value < low:
+        raise ValueError(f"{fn}: `{name}` must be an integer >= {low}, got {value!r}.")
