@@ -9,7 +9,7 @@ import numpy as np
 
 from jaxopt_lessons import _checks
 
-__all__ = ["check_count", "check_transform"]
+__all__ = ["check_count", "check_transform", "cond"]
 
 
 def check_transform(fn: str, name: str, value: Any) -> None:
@@ -55,3 +55,16 @@ def check_count(fn: str, name: str, value: Any, low: int = 1) -> None:
         )
     if value < low:
         raise ValueError(f"{fn}: `{name}` must be an integer >= {low}, got {value!r}.")
+
+
+def cond(predicate: Any, true_fn: Any, false_fn: Any, *operands: Any) -> Any:
+    """`jax.lax.cond`, or a plain Python branch when `predicate` is concrete.
+
+    Eagerly, `lax.cond` traces and compiles both branches at every call when
+    they are closures made anew each step (several seconds a step); with a
+    known predicate only the chosen branch runs, op by op. Under `jax.jit`
+    the predicate is traced and this is `lax.cond`.
+    """
+    if isinstance(predicate, jax.core.Tracer):
+        return jax.lax.cond(predicate, true_fn, false_fn, *operands)
+    return true_fn(*operands) if bool(predicate) else false_fn(*operands)

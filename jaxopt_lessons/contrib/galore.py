@@ -13,7 +13,7 @@ from optax.contrib import GaLoreDimensionNumbers, GaLoreState
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
-from jaxopt_lessons.contrib._wrapped import check_count, check_transform
+from jaxopt_lessons.contrib._wrapped import check_count, check_transform, cond
 from jaxopt_lessons.grouping.declarations import not_elementwise
 from jaxopt_lessons.optimizers import _chain
 from jaxopt_lessons.transforms.adam import scale_by_adam
@@ -217,7 +217,7 @@ def scale_by_galore(
                 side = u[:, :r] if mat.left else vh[:r, :].T
                 return side.astype(g2.dtype)
 
-            p = jax.lax.cond(refresh, top_vectors, lambda p_old=p_old: p_old)
+            p = cond(refresh, top_vectors, lambda p_old=p_old: p_old)
             projectors.append(p)
             projected.append(p.T @ g2 if mat.left else g2 @ p)
         low_rank, base_state = base_optimizer.update(

@@ -12,7 +12,7 @@ from optax.contrib import SophiaState
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
-from jaxopt_lessons.contrib._wrapped import check_count, check_transform
+from jaxopt_lessons.contrib._wrapped import check_count, check_transform, cond
 from jaxopt_lessons.contrib.hutchinson import hutchinson_estimator_diag_hessian
 from jaxopt_lessons.grouping.declarations import elementwise
 from jaxopt_lessons.optimizers import _chain
@@ -158,7 +158,7 @@ def scale_by_sophia(
             )
             return hessian_state, tm.cast_like(tm.ema_update(diagonal, nu, b2), nu)
 
-        hessian_state, nu = jax.lax.cond(
+        hessian_state, nu = cond(
             state.count % update_interval == 0,
             estimate,
             lambda hessian_state, nu: (hessian_state, nu),
@@ -174,7 +174,7 @@ def scale_by_sophia(
             jnp.sum(jnp.abs(u) < clip_threshold) for u in jax.tree.leaves(steps)
         )
         size = sum(u.size for u in jax.tree.leaves(steps))
-        jax.lax.cond(
+        cond(
             count % print_win_rate_every_n_steps == 0,
             lambda: jax.debug.print("Sophia win rate: {}", inside / size),
             lambda: None,
