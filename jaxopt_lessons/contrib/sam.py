@@ -96,6 +96,10 @@ def sam(
       after using it), so every step undoes the previous one:
       θ_{t+1} = θ_{t−1} + opt(g_t). Here the cache is refreshed first, and
       ``sync_period=1`` is the outer optimizer, as in opaque mode.
+    - Other extra arguments of `update` (``value=``, ...) are accepted and
+      ignored, as Optax's protocol for `GradientTransformationExtraArgs`
+      asks; Optax's `sam` raises TypeError for them, so it cannot sit in a
+      chain that passes them.
     - Optax picks between the outer and the adversarial results by
       arithmetic, ``c · a + (1 − c) · b``, so an inf or NaN in the branch
       not taken still poisons the result (0 · inf = NaN), and a state holding
@@ -125,8 +129,8 @@ def sam(
             cache=None if opaque_mode else params,
         )
 
-    def transparent_update(updates, state, params=None, *, grad_fn=None):
-        del grad_fn  # the caller evaluates the gradient at `params`
+    def transparent_update(updates, state, params=None, *, grad_fn=None, **extra_args):
+        del grad_fn, extra_args  # the caller evaluates the gradient at `params`
         _checks.check_state(fn, state, SAMState)
         if params is None:
             raise ValueError(f"{fn}: `update` needs `params` (the current parameters).")
@@ -166,7 +170,9 @@ def sam(
         params=None,
         *,
         grad_fn: Callable[[Any, int], Any] | None = None,
+        **extra_args,
     ):
+        del extra_args
         _checks.check_state(fn, state, SAMState)
         if grad_fn is None:
             raise ValueError(
