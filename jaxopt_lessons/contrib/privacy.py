@@ -193,7 +193,13 @@ def dpsgd(
     fn = _checks.caller("dpsgd")
     _checks.check_learning_rate(fn, "learning_rate", learning_rate)
     _checks.check_bool(fn, "nesterov", nesterov)
-    if seed is None or isinstance(seed, (bool, np.bool_)):
+    is_key = isinstance(seed, jax.Array) and jnp.issubdtype(
+        seed.dtype, jax.dtypes.prng_key
+    )
+    is_int = isinstance(seed, (int, np.integer)) or (
+        _checks.is_integer_array(seed) and np.ndim(seed) == 0
+    )
+    if isinstance(seed, (bool, np.bool_)) or not (is_key or is_int):
         raise TypeError(
             f"{fn}: `seed` must be an integer seed or a key from jax.random.key, "
             f"got {seed!r}."
