@@ -101,3 +101,20 @@ def test_bad_arguments():
     tx = contrib.galore(0.1, weight_dimension_numbers=DN(0, 0))
     with pytest.raises(ValueError, match="must split the 2 axes"):
         tx.init({"w": jnp.ones((3, 4))})
+
+
+def test_checkpoint_round_trip_keeps_the_empty_projectors(tmp_path):
+    """A leaf GaLore does not project has a 0 × 0 projector, which orbax
+    refuses to save; the checkpoint keeps it in the layout instead."""
+    from jaxopt_lessons import checkpoint
+
+    params = {"w": jnp.ones((4, 3)), "b": jnp.ones(3)}
+    tx = contrib.galore(0.1, rank=2)
+    state = tx.init(params)
+    _, state = tx.update(jax.tree.map(lambda p: p * 0.5, params), state, params)
+    assert state[0].projector["b"].shape == (0, 0)
+    path = checkpoint.save_orbax(tmp_path / "ckpt", state)
+    restored = checkpoint.restore_orbax(path, state)
+    for a, b in zip(jax.tree.leaves(restored), jax.tree.leaves(state)):
+        assert a.shape == b.shape and a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import optax.contrib as oc
 import pytest
 
@@ -27,7 +28,13 @@ def _pairs():
         return getattr(contrib, name)(*args, **kwargs), getattr(oc, name)(*args, **kwargs)
 
     return {
-        "dpsgd": both("dpsgd", 0.05, l2_norm_clip=2.0, noise_multiplier=0.3, seed=3),
+        "dpsgd-schedule": both(
+            "dpsgd",
+            optax.exponential_decay(0.05, 10, 0.8),
+            l2_norm_clip=2.0,
+            noise_multiplier=0.3,
+            seed=3,
+        ),
         "dpsgd-nesterov": both(
             "dpsgd", 0.02, 0.5, 1.1, seed=11, momentum=0.9, nesterov=True
         ),

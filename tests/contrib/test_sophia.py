@@ -50,7 +50,7 @@ def _pairs():
         "sophia-wd-mask": both(
             contrib.sophia,
             oc.sophia,
-            learning_rate=0.05,
+            learning_rate=optax.linear_schedule(0.05, 0.01, 40),
             b1=0.9,
             weight_decay=0.1,
             weight_decay_mask=lambda p: jax.tree.map(lambda x: x.ndim > 1, p),
@@ -71,7 +71,13 @@ def _pairs():
 
 
 def test_matches_optax_jitted_float32():
-    assert_parity(_pairs(), dtype=jnp.float32, jit=True, extra_args=EXTRA)
+    pairs = _pairs()
+    # inject_hyperparams: the hyperparameters become traced state entries
+    pairs["inject_hyperparams"] = (
+        optax.inject_hyperparams(contrib.sophia)(learning_rate=0.02, gamma=0.02),
+        optax.inject_hyperparams(oc.sophia)(learning_rate=0.02, gamma=0.02),
+    )
+    assert_parity(pairs, dtype=jnp.float32, jit=True, extra_args=EXTRA)
 
 
 def test_matches_optax_jitted_float64(x64):
