@@ -65,14 +65,10 @@ _SAM_DP_GALORE_SOPHIA_STATES = (
 # -----------------------------------------------------------------------------
 
 #: Whole optimizers (learning rate first, or learning-rate free).
-OPTIMIZERS: tuple[str, ...] = (
-    *_SAM_DP_GALORE_SOPHIA_OPTIMIZERS,
-)
+OPTIMIZERS: tuple[str, ...] = (*_SAM_DP_GALORE_SOPHIA_OPTIMIZERS,)
 
 #: Building blocks: `scale_by_*` transforms and helpers.
-TRANSFORMS: tuple[str, ...] = (
-    *_SAM_DP_GALORE_SOPHIA_TRANSFORMS,
-)
+TRANSFORMS: tuple[str, ...] = (*_SAM_DP_GALORE_SOPHIA_TRANSFORMS,)
 
 __all__ = [
     "OPTIMIZERS",

@@ -46,9 +46,7 @@ def check_count(fn: str, name: str, value: Any, low: int = 1) -> None:
         return
     if _checks.is_integer_array(value) and np.ndim(value) == 0:
         value = int(value)
-    if isinstance(value, (bool, np.bool_)) or not isinstance(
-        value, (int, np.integer)
-    ):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise TypeError(
             f"{fn}: `{name}` must be an integer, got {value!r} "
             f"of type {type(value).__name__}."

@@ -151,9 +151,7 @@ def scale_by_galore(
                 lambda p: GaLoreDimensionNumbers() if jnp.ndim(p) == 2 else None, tree
             )
         if isinstance(spec_arg, GaLoreDimensionNumbers):
-            return jax.tree.map(
-                lambda p: spec_arg if jnp.ndim(p) >= 2 else None, tree
-            )
+            return jax.tree.map(lambda p: spec_arg if jnp.ndim(p) >= 2 else None, tree)
         if callable(spec_arg):
             return spec_arg(tree)
         return spec_arg
@@ -185,9 +183,7 @@ def scale_by_galore(
                 continue
             r = min(rank, mat.m, mat.n)
             projectors.append(jnp.zeros((mat.m if mat.left else mat.n, r), p.dtype))
-            proxies.append(
-                jnp.zeros((r, mat.n) if mat.left else (mat.m, r), p.dtype)
-            )
+            proxies.append(jnp.zeros((r, mat.n) if mat.left else (mat.m, r), p.dtype))
         return GaLoreState(
             count=jnp.zeros([], jnp.int32),
             base_optimizer_state=base_optimizer.init(treedef.unflatten(proxies)),
@@ -224,7 +220,9 @@ def scale_by_galore(
             treedef.unflatten(projected), state.base_optimizer_state, None
         )
         out = []
-        for n, g, mat, p in zip(treedef.flatten_up_to(low_rank), leaves, shapes, projectors):
+        for n, g, mat, p in zip(
+            treedef.flatten_up_to(low_rank), leaves, shapes, projectors
+        ):
             if mat is None:
                 out.append(n)
                 continue

@@ -98,7 +98,9 @@ def hutchinson_estimator_diag_hessian(
         del updates, extra_args
         _checks.check_state(fn, state, HutchinsonState)
         if params is None:
-            raise ValueError(f"{fn}: `update` needs `params` (the point of the Hessian).")
+            raise ValueError(
+                f"{fn}: `update` needs `params` (the point of the Hessian)."
+            )
         if obj_fn is None:
             raise ValueError(
                 f"{fn}: `update` needs `obj_fn=`, the loss as a function of the "

@@ -206,7 +206,9 @@ def dpsgd(
         )
     if momentum is None:
         if nesterov:
-            raise ValueError(f"{fn}: `nesterov=True` needs a `momentum` value, got None.")
+            raise ValueError(
+                f"{fn}: `nesterov=True` needs a `momentum` value, got None."
+            )
         direction = optax.identity()
     else:
         _checks.check_interval(fn, "momentum", momentum, 0.0, 1.0)

@@ -53,12 +53,16 @@ def _run(txs, params, grads, jit, extra_args):
         @functools.partial(jax.jit, compiler_options=FAST_COMPILE)
         def scan_all(params, grads):
             return [
-                jax.lax.scan(functools.partial(step, tx), (params, tx.init(params)), grads)[1]
+                jax.lax.scan(
+                    functools.partial(step, tx), (params, tx.init(params)), grads
+                )[1]
                 for tx in txs
             ]
 
         return scan_all(params, grads)
-    return helpers.run_trajectories(txs, params, grads, jit=False, extra_args=extra_args)
+    return helpers.run_trajectories(
+        txs, params, grads, jit=False, extra_args=extra_args
+    )
 
 
 def assert_parity(

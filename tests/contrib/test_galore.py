@@ -82,7 +82,10 @@ def test_the_projected_state_is_low_rank():
     state = tx.init(params)
     mu = state.base_optimizer_state.mu
     assert mu["w"].shape == (2, 4) and mu["v"].shape == (2, 2)
-    grads = {"w": jnp.arange(24.0).reshape(6, 4) ** 1.5, "v": jnp.arange(10.0).reshape(2, 5)}
+    grads = {
+        "w": jnp.arange(24.0).reshape(6, 4) ** 1.5,
+        "v": jnp.arange(10.0).reshape(2, 5),
+    }
     _, state = tx.update(grads, state)
     p = state.projector["w"]
     np.testing.assert_allclose(p.T @ p, np.eye(2), atol=1e-5)

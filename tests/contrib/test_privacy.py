@@ -25,7 +25,9 @@ BATCH = 4
 
 def _pairs():
     def both(name, *args, **kwargs):
-        return getattr(contrib, name)(*args, **kwargs), getattr(oc, name)(*args, **kwargs)
+        return getattr(contrib, name)(*args, **kwargs), getattr(oc, name)(
+            *args, **kwargs
+        )
 
     return {
         "dpsgd-schedule": both(
@@ -81,7 +83,9 @@ def test_the_same_key_gives_the_same_noise_and_another_key_other_noise():
     assert not np.allclose(ours[0]["a"], ours[1]["a"])
     # the standard deviation is C·σ / B
     big = _noise(contrib.differentially_private_aggregate(1.0, 2.0, key=0), 1)[0]
-    np.testing.assert_allclose(np.std(np.concatenate([big["a"].ravel(), big["b"].ravel()])), 0.5, rtol=0.5)
+    np.testing.assert_allclose(
+        np.std(np.concatenate([big["a"].ravel(), big["b"].ravel()])), 0.5, rtol=0.5
+    )
 
 
 def test_clipping_follows_abadi_et_al():
@@ -89,7 +93,9 @@ def test_clipping_follows_abadi_et_al():
     per_example = {"a": jnp.asarray([[3.0, 4.0], [0.3, 0.4], [0.0, 0.0]])}
     tx = contrib.differentially_private_aggregate(1.0, 0.0, key=0)
     updates, _ = tx.update(per_example, tx.init({"a": jnp.zeros(2)}))
-    np.testing.assert_allclose(updates["a"], (jnp.asarray([0.6, 0.8]) + jnp.asarray([0.3, 0.4])) / 3, rtol=1e-6)
+    np.testing.assert_allclose(
+        updates["a"], (jnp.asarray([0.6, 0.8]) + jnp.asarray([0.3, 0.4])) / 3, rtol=1e-6
+    )
 
 
 def test_dpsgd_does_not_warn(recwarn):

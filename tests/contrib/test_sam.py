@@ -77,10 +77,14 @@ def test_sam_matches_optax_eagerly():
 
 
 def _small(dtype):
-    return {"w": jnp.asarray([[0.5, -1.0], [2.0, 0.25]], dtype), "b": jnp.ones(3, dtype)}
+    return {
+        "w": jnp.asarray([[0.5, -1.0], [2.0, 0.25]], dtype),
+        "b": jnp.ones(3, dtype),
+    }
 
 
-def _run(tx, params, steps, grad=jax.grad(_loss)):
+def _run(tx, params, steps):
+    grad = jax.grad(_loss)
     state = tx.init(params)
     out = [params]
     for _ in range(steps):
@@ -183,5 +187,7 @@ def test_bad_arguments_are_refused_at_construction():
         contrib.sam(sgd, sgd, batch_axis_name=0)
     tx = contrib.sam(sgd, sgd, opaque_mode=True)
     params = jnp.ones(3)
-    with pytest.raises(ValueError, match="sam: with opaque_mode=True, `update` needs `grad_fn=`"):
+    with pytest.raises(
+        ValueError, match="sam: with opaque_mode=True, `update` needs `grad_fn=`"
+    ):
         tx.update(params, tx.init(params), params)

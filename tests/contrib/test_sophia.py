@@ -46,7 +46,9 @@ def _pairs():
         return ours(**ours_kwargs), theirs(**theirs_kwargs)
 
     return {
-        "sophia": both(contrib.sophia, oc.sophia, learning_rate=0.02, update_interval=3),
+        "sophia": both(
+            contrib.sophia, oc.sophia, learning_rate=0.02, update_interval=3
+        ),
         "sophia-wd-mask": both(
             contrib.sophia,
             oc.sophia,
@@ -101,7 +103,10 @@ def test_hutchinson_is_exact_for_a_diagonal_hessian():
     curvature = {"a": jnp.asarray([1.0, 2.0, 3.0]), "b": jnp.asarray([[0.5, 4.0]])}
 
     def loss(p):
-        return sum(jnp.sum(0.5 * c * x**2) for c, x in zip(jax.tree.leaves(curvature), jax.tree.leaves(p)))
+        return sum(
+            jnp.sum(0.5 * c * x**2)
+            for c, x in zip(jax.tree.leaves(curvature), jax.tree.leaves(p))
+        )
 
     params = jax.tree.map(jnp.ones_like, curvature)
     tx = contrib.hutchinson_estimator_diag_hessian(jax.random.PRNGKey(1))

@@ -644,7 +644,9 @@ def _contrib_rules() -> tuple[dict[str, Rule], dict[str, Rule]]:
         return Rule(
             valid=st.sampled_from([None, *valid] if none_ok else list(valid)),
             # a factory not called, a name, a number
-            bad_types=st.sampled_from([jol.sgd, "sgd", 0.1] + ([] if none_ok else [None])),
+            bad_types=st.sampled_from(
+                [jol.sgd, "sgd", 0.1] + ([] if none_ok else [None])
+            ),
             required=valid[0],
         )
 
@@ -664,12 +666,14 @@ def _contrib_rules() -> tuple[dict[str, Rule], dict[str, Rule]]:
         "update_interval": count(),
         "print_win_rate_every_n_steps": count(0),
         # Printing the win rate needs a period.
-        "verbose": dataclasses.replace(
-            FLAG, needs={"print_win_rate_every_n_steps": 1}
+        "verbose": dataclasses.replace(FLAG, needs={"print_win_rate_every_n_steps": 1}),
+        "clip_threshold": optional(
+            dataclasses.replace(positive, bad_types=_NOT_A_NUMBER)
         ),
-        "clip_threshold": optional(dataclasses.replace(positive, bad_types=_NOT_A_NUMBER)),
         "random_seed": Rule(
-            valid=st.sampled_from([None, 0, 7, jax.random.PRNGKey(1), jax.random.key(2)]),
+            valid=st.sampled_from(
+                [None, 0, 7, jax.random.PRNGKey(1), jax.random.key(2)]
+            ),
             bad_types=st.sampled_from(["0", 1.5, True, [0, 1]]),
         ),
         "hessian_diagonal_fn": transform(
@@ -681,7 +685,8 @@ def _contrib_rules() -> tuple[dict[str, Rule], dict[str, Rule]]:
                     None,
                     GaLoreDimensionNumbers(),
                     lambda p: jax.tree.map(
-                        lambda x: GaLoreDimensionNumbers(1, 0) if x.ndim == 2 else None, p
+                        lambda x: GaLoreDimensionNumbers(1, 0) if x.ndim == 2 else None,
+                        p,
                     ),
                 ]
             ),
