@@ -39,6 +39,13 @@ def tree(dtype: Any = jnp.float32, seed: int = 0) -> dict:
     }
 
 
+def small(dtype: Any = jnp.float32, seed: int = 0) -> dict:
+    """Two leaves, a 2×3 matrix and a vector: for eager runs, whose first step
+    compiles every operation for every new shape."""
+    full = tree(dtype, seed)
+    return {"kernel": full["kernel"][:2, :3], "bias": full["bias"][:3]}
+
+
 def _run(txs, params, grads, jit, extra_args):
     extra_args = extra_args or {}
 

@@ -17,7 +17,7 @@ import pytest
 
 import jaxopt_lessons as jol
 from jaxopt_lessons import contrib
-from tests.contrib._parity import assert_parity
+from tests.contrib._parity import assert_parity, small
 
 DN = oc.GaLoreDimensionNumbers
 
@@ -71,7 +71,9 @@ def test_matches_optax_jitted_float64(x64):
 
 def test_matches_optax_eagerly():
     pairs = {"rank1-specs-wd": _pairs()["rank1-specs-wd"]}
-    assert_parity(pairs, dtype=jnp.float32, jit=False, steps=50, reference_jitted=True)
+    assert_parity(
+        pairs, small, dtype=jnp.float32, jit=False, steps=50, reference_jitted=True
+    )
 
 
 def test_the_projected_state_is_low_rank():

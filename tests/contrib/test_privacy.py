@@ -15,7 +15,7 @@ import optax.contrib as oc
 import pytest
 
 from jaxopt_lessons import contrib
-from tests.contrib._parity import assert_parity
+from tests.contrib._parity import assert_parity, small
 
 # Optax's dpsgd passes its seed on as the deprecated `seed=` of the aggregate.
 pytestmark = pytest.mark.filterwarnings("ignore:.*seed.*:DeprecationWarning")
@@ -57,10 +57,10 @@ def test_matches_optax_jitted_float64(x64):
 
 def test_matches_optax_eagerly():
     pairs = {"dpsgd-nesterov": _pairs()["dpsgd-nesterov"]}
-    assert_parity(pairs, dtype=jnp.float32, jit=False, batch=BATCH, steps=50)
+    assert_parity(pairs, small, dtype=jnp.float32, jit=False, batch=BATCH, steps=50)
 
 
-def _noise(tx, steps=3):
+def _noise(tx, steps=2):
     """The updates for all-zero per-example gradients: noise / batch only."""
     grads = {"a": jnp.zeros((BATCH, 3, 2)), "b": jnp.zeros((BATCH, 5))}
     state = tx.init(jax.tree.map(lambda g: g[0], grads))
