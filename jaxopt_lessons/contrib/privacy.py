@@ -88,8 +88,8 @@ def differentially_private_aggregate(
             without a common leading batch axis.
         TypeError: a `key` that is neither a typed key nor an integer.
 
-    Differences from Optax: none in the numbers. Inputs are checked: Optax
-    accepts a negative clip (which flips every gradient) and a 0-d leaf.
+    Differences from Optax: none in the numbers. The hyperparameters are
+    checked: Optax accepts a negative clip, which flips every gradient.
 
     References:
         Abadi et al., "Deep Learning with Differential Privacy", CCS 2016,
