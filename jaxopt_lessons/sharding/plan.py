@@ -177,7 +177,7 @@ def state_shardings(
     as a `jax.device_put` target, or to a checkpoint restore. Each leaf is
     split along its first dimension that the size of `axis` divides, on top
     of its parameter's own sharding; scalars and leaves no dimension of which
-    divides stay replicated (see the module docstring and `plan_state`).
+    divides stay replicated (see the package docstring and `plan_state`).
 
     Args:
         tx: the optimizer.
