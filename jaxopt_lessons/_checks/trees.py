@@ -26,9 +26,11 @@ __all__ = [
     "check_stateless",
     "check_tree_matches",
     "check_updates_match_params",
+    "checked_stateless",
     "checked_updates",
     "describe",
     "empty_init",
+    "require_params",
 ]
 
 
@@ -169,6 +171,30 @@ def check_stateless(fn: str, state: Any) -> None:
         f"(an optax.EmptyState, which holds no arrays), got {describe(state)}."
         f"{SWAPPED}"
     )
+
+
+def require_params(fn: str, params: Any) -> None:
+    """Raises ValueError when a block whose rule reads the parameters is
+    updated without them. `fn` is the name the block resolved when it was built."""
+    if params is None:
+        raise ValueError(f"{fn}: `update` needs the current `params`; got None.")
+
+
+def checked_stateless(
+    fn: str, updates: Any, state: Any, params: Any, *, needs_params: bool = False
+) -> tuple[Any, Any]:
+    """The start of a stateless block's `update`, in this order: `state` holds
+    no arrays (`check_stateless`); with `needs_params`, `params` are given
+    (`require_params`) and their Python floats become arrays; so do those of
+    `updates`; `updates` is shaped like `params` where they are given
+    (`check_updates_match_params`). Returns ``(updates, params)``."""
+    check_stateless(fn, state)
+    if needs_params:
+        require_params(fn, params)
+        params = tm.as_arrays(params)
+    updates = tm.as_arrays(updates)
+    check_updates_match_params(fn, updates, params)
+    return updates, params
 
 
 def _is_none(x: Any) -> bool:

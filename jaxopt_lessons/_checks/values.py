@@ -22,11 +22,13 @@ __all__ = [
     "check_adam_args",
     "check_bool",
     "check_dtype",
+    "check_flag",
     "check_interval",
     "check_learning_rate",
     "check_non_negative",
     "check_not_both_zero",
     "check_positive",
+    "check_transformation",
     "check_weight_decay",
     "is_integer_array",
     "is_schedule",
@@ -176,6 +178,21 @@ def check_bool(fn: str, name: str, value: Any) -> None:
         raise TypeError(
             f"{fn}: `{name}` must be True or False, got {value!r} "
             f"of type {type(value).__name__}."
+        )
+
+
+def check_flag(fn: str, name: str, value: Any) -> None:
+    """A flag of a step builder (`donate`, `jit`, `has_aux`, ...) is exactly
+    True or False (NumPy bools too are refused, unlike `check_bool`'s options)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{fn}: `{name}` must be True or False, got {value!r}.")
+
+
+def check_transformation(fn: str, name: str, value: Any) -> None:
+    """`value` is a gradient transformation: it has `init` and `update`."""
+    if not (hasattr(value, "init") and hasattr(value, "update")):
+        raise TypeError(
+            f"{fn}: `{name}` must be an optax.GradientTransformation, got {value!r}."
         )
 
 
