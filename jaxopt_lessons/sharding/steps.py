@@ -16,6 +16,7 @@ import optax
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from jaxopt_lessons import _checks
 from jaxopt_lessons.grouping import is_grouped
 from jaxopt_lessons.sharding.plan import _plan_tree
 from jaxopt_lessons.sharding.specs import (
@@ -36,12 +37,6 @@ def _constrainer(mesh: Mesh) -> Callable[[Any, Any], Any]:
     if any(t == explicit for t in getattr(mesh, "axis_types", ())):
         return jax.sharding.reshard
     return jax.lax.with_sharding_constraint
-
-
-def _check_flags(fn: str, **flags: Any) -> None:
-    for name, value in flags.items():
-        if not isinstance(value, bool):
-            raise TypeError(f"{fn}: `{name}` must be True or False, got {value!r}.")
 
 
 def _layout_key(leaf: Any) -> tuple:
@@ -280,9 +275,14 @@ def make_sharded_train_step(
     fn = "make_sharded_train_step"
     if not callable(loss_fn):
         raise TypeError(f"{fn}: `loss_fn` must be callable, got {loss_fn!r}.")
-    _check_tx(fn, tx)
+    _checks.check_transformation(fn, "tx", tx)
     _check_mesh_axis(fn, mesh, axis)
-    _check_flags(fn, has_aux=has_aux, donate=donate, shard_state=shard_state)
+    for name, flag in (
+        ("has_aux", has_aux),
+        ("donate", donate),
+        ("shard_state", shard_state),
+    ):
+        _checks.check_flag(fn, name, flag)
     return _ShardedStep(fn, loss_fn, tx, mesh, axis, has_aux, donate, shard_state)
 
 
@@ -304,14 +304,8 @@ def make_sharded_apply_step(
         `extra_args` go to ``tx.update`` (``value=loss`` for polyak_sgd).
     """
     fn = "make_sharded_apply_step"
-    _check_tx(fn, tx)
+    _checks.check_transformation(fn, "tx", tx)
     _check_mesh_axis(fn, mesh, axis)
-    _check_flags(fn, donate=donate, shard_state=shard_state)
+    for name, flag in (("donate", donate), ("shard_state", shard_state)):
+        _checks.check_flag(fn, name, flag)
     return _ShardedStep(fn, None, tx, mesh, axis, False, donate, shard_state)
-
-
-def _check_tx(fn: str, tx: Any) -> None:
-    if not (hasattr(tx, "init") and hasattr(tx, "update")):
-        raise TypeError(
-            f"{fn}: `tx` must be an optax.GradientTransformation, got {tx!r}."
-        )
