@@ -35,6 +35,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
 
 __all__ = ["DiagnoseState", "StepStats", "diagnose", "run", "step_stats"]
@@ -158,10 +159,7 @@ def diagnose(
         ValueError: `history` is not None or an int >= 1.
         TypeError: `inner` is not a gradient transformation.
     """
-    if not (hasattr(inner, "init") and hasattr(inner, "update")):
-        raise TypeError(
-            f"diagnose: `inner` must be an optax.GradientTransformation, got {inner!r}."
-        )
+    _checks.check_transformation("diagnose", "inner", inner)
     if history is not None and (
         isinstance(history, bool) or not isinstance(history, int) or history < 1
     ):

@@ -28,6 +28,7 @@ from typing import Any
 import jax
 import optax
 
+from jaxopt_lessons import _checks
 from jaxopt_lessons.grouping import is_grouped
 
 __all__ = ["DonatingStep", "make_apply_step", "make_train_step"]
@@ -69,18 +70,6 @@ class DonatingStep:
         return getattr(self._jitted, name)
 
 
-def _check_tx(fn: str, tx: Any) -> None:
-    if not (hasattr(tx, "init") and hasattr(tx, "update")):
-        raise TypeError(
-            f"{fn}: `tx` must be an optax.GradientTransformation, got {tx!r}."
-        )
-
-
-def _check_flag(fn: str, name: str, value: Any) -> None:
-    if not isinstance(value, bool):
-        raise TypeError(f"{fn}: `{name}` must be True or False, got {value!r}.")
-
-
 def make_apply_step(
     tx: optax.GradientTransformation, *, donate: bool = True, jit: bool = True
 ) -> Callable[[Any, Any, Any], tuple[Any, Any]]:
@@ -98,9 +87,9 @@ def make_apply_step(
         TypeError: `tx` is not a gradient transformation; a flag not a bool.
     """
     fn = "make_apply_step"
-    _check_tx(fn, tx)
-    _check_flag(fn, "donate", donate)
-    _check_flag(fn, "jit", jit)
+    _checks.check_transformation(fn, "tx", tx)
+    _checks.check_flag(fn, "donate", donate)
+    _checks.check_flag(fn, "jit", jit)
 
     def step(params, opt_state, grads):
         updates, opt_state = tx.update(grads, opt_state, params)
@@ -144,10 +133,10 @@ def make_train_step(
     fn = "make_train_step"
     if not callable(loss_fn):
         raise TypeError(f"{fn}: `loss_fn` must be callable, got {loss_fn!r}.")
-    _check_tx(fn, tx)
-    _check_flag(fn, "has_aux", has_aux)
-    _check_flag(fn, "donate", donate)
-    _check_flag(fn, "jit", jit)
+    _checks.check_transformation(fn, "tx", tx)
+    _checks.check_flag(fn, "has_aux", has_aux)
+    _checks.check_flag(fn, "donate", donate)
+    _checks.check_flag(fn, "jit", jit)
 
     def on_tree(params, *batch):
         return loss_fn(params.ungroup() if is_grouped(params) else params, *batch)

@@ -315,7 +315,7 @@ def test_gradient_through_ungroup_equals_the_plain_trees():
     np.testing.assert_allclose(float(jvp), float(jvp_plain), rtol=1e-5)
 
 
-@pytest.mark.parametrize("n_leaves", [3, 40, 200])
+@pytest.mark.parametrize("n_leaves", [3, 40])
 def test_train_step_packs_gradients_without_per_leaf_pads(n_leaves):
     """The backward pass of `ungroup` is one concatenate per buffer.
 

@@ -77,9 +77,12 @@ def main(argv: list[str] | None = None) -> int:
 
     import jax
 
-    from jaxopt_lessons.benchmarks import core, report
+    from jaxopt_lessons.benchmarks import cases as bench_cases
+    from jaxopt_lessons.benchmarks import report, timing
+    from jaxopt_lessons.benchmarks import shapes as bench_shapes
+    from jaxopt_lessons.benchmarks import traffic as bench_traffic
 
-    log = core.log_to_stderr
+    log = timing.log_to_stderr
     shapes = [s for s in args.shapes.split(",") if s and s != "none"]
     bad = [s for s in shapes if s not in SHAPES]
     if bad:
@@ -89,23 +92,23 @@ def main(argv: list[str] | None = None) -> int:
     if bad:
         raise SystemExit(f"bench: unknown model(s) {bad}; choose from {MODELS}.")
     chosen = args.optimizers or (
-        "momentum,adam" if args.quick else ",".join(core.DEFAULT_OPTIMIZERS)
+        "momentum,adam" if args.quick else ",".join(bench_cases.DEFAULT_OPTIMIZERS)
     )
     names = "all" if chosen == "all" else tuple(chosen.split(","))
-    pairs = core.optimizer_pairs(names)
+    pairs = bench_cases.optimizer_pairs(names)
     rounds = args.rounds or (3 if args.quick else 6)
     steps = args.steps or (5 if args.quick else 5)
     warmup_s = (
         args.warmup_ms if args.warmup_ms is not None else (5 if args.quick else 25)
     ) / 1e3
-    use_torch = not args.no_torch and core.torch_available()
+    use_torch = not args.no_torch and bench_cases.torch_available()
     if use_torch:
         import torch
 
         torch.set_num_threads(min(2, os.cpu_count() or 1))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    trees = core.shape_trees(args.quick)
+    trees = bench_shapes.shape_trees(args.quick)
     devices = jax.devices()
     machine = {
         "devices": [str(d) for d in devices],
@@ -129,8 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     for shape in shapes:
         tree = trees[shape]
-        log(f"[{shape}] {core.describe_shape(tree)}: building and compiling")
-        cases = core.build_cases(shape, tree, pairs, torch=use_torch)
+        log(f"[{shape}] {bench_shapes.describe_shape(tree)}: building and compiling")
+        cases = bench_cases.build_cases(shape, tree, pairs, torch=use_torch)
         for case in cases:
             t = time.perf_counter()
             try:
@@ -146,23 +149,23 @@ def main(argv: list[str] | None = None) -> int:
                 f"  {case.label}: ready in {time.perf_counter() - t:.1f} s "
                 f"(compile {case.stats.get('compile_s', float('nan')):.2f} s)"
             )
-        meter = core.LoadMeter()
-        core.measure(cases, rounds, steps, warmup_s, log)
+        meter = timing.LoadMeter()
+        timing.measure(cases, rounds, steps, warmup_s, log)
         loads[shape] = meter.foreign_cores()
-        all_rows.extend(core.summarize(cases))
-        checks.update(core.check_same_numbers(cases))
+        all_rows.extend(timing.summarize(cases))
+        checks.update(timing.check_same_numbers(cases))
         for case in cases:  # free this shape's buffers before the next one
             case.runner = None
     traffic = None
     if args.traffic if args.traffic is not None else not args.quick:
         log("[traffic] compiled bytes of every optimizer, ours against Optax")
-        traffic = core.traffic_all(log)
+        traffic = bench_traffic.traffic_all(log)
     sweep = None
     if not args.no_sweep:
         from jaxopt_lessons.benchmarks.sweep_bench import run_sweep_bench
 
         log("[sweep] learning-rate sweep, compile included")
-        meter = core.LoadMeter()
+        meter = timing.LoadMeter()
         if args.quick:
             sweep = run_sweep_bench(3, 30, 2, log)
         else:
@@ -224,7 +227,7 @@ def _whole_steps(
 ) -> tuple[list[dict], dict[str, float]]:
     """Times the whole training step of each model, all cases of one model
     interleaved; returns the rows and the final-parameter differences."""
-    from jaxopt_lessons.benchmarks import core, models, whole_step
+    from jaxopt_lessons.benchmarks import models, timing, whole_step
 
     rows: list[dict] = []
     checks: dict[str, float] = {}
@@ -269,12 +272,12 @@ def _whole_steps(
                 f"  {case.impl}: first call {case.stats['compile_s']:.1f} s "
                 f"(ready in {time.perf_counter() - t:.1f} s)"
             )
-        meter = core.LoadMeter()
+        meter = timing.LoadMeter()
         # One warm-up step per round, so that every case takes the same
         # number of steps and their final parameters can be compared.
-        core.measure(cases, rounds, steps, 0.0, log, warmup_steps=1)
+        timing.measure(cases, rounds, steps, 0.0, log, warmup_steps=1)
         loads[f"whole:{cases[0].shape}"] = meter.foreign_cores()
-        rows.extend(core.summarize(cases))
+        rows.extend(timing.summarize(cases))
         checks.update(whole_step.final_differences(cases))
         for case in cases:
             case.runner = None

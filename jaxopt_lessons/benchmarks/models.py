@@ -13,7 +13,7 @@ tree of tensors, so that every implementation starts from the same numbers.
   layers of `width` units, two leaves each).
 - `transformer`: a small GPT-like model with a real forward pass (causal
   multi-head attention, a GELU MLP, layer norms, tied shapes from
-  `core.transformer_shapes`) on a fixed batch of random tokens.
+  `shapes.transformer_shapes`) on a fixed batch of random tokens.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxopt_lessons.benchmarks.core import transformer_shapes
+from jaxopt_lessons.benchmarks.shapes import transformer_shapes
 
 
 @dataclasses.dataclass

@@ -25,7 +25,6 @@ memory figures do not.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import statistics
@@ -40,6 +39,7 @@ import numpy as np
 
 import jaxopt_lessons as jol
 from jaxopt_lessons import sharding
+from jaxopt_lessons.benchmarks.timing import timed_steps
 
 _FLAG = "--xla_force_host_platform_device_count=8"
 
@@ -152,17 +152,7 @@ def measure(cases: list[_Case], rounds: int, steps: int, log) -> None:
     for r in range(rounds):
         for case in cases:
             case.step()  # warm-up
-            gc_was = gc.isenabled()
-            gc.disable()
-            try:
-                times = []
-                for _ in range(steps):
-                    start = time.perf_counter()
-                    case.step()
-                    times.append(time.perf_counter() - start)
-            finally:
-                if gc_was:
-                    gc.enable()
+            times = timed_steps(case.step, steps)
             case.round_medians.append(statistics.median(times))
         log(f"  round {r + 1}/{rounds} done")
 

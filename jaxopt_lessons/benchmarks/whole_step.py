@@ -35,7 +35,7 @@ import numpy as np
 import optax
 
 import jaxopt_lessons as jol
-from jaxopt_lessons.benchmarks.core import Case
+from jaxopt_lessons.benchmarks.cases import Case
 from jaxopt_lessons.benchmarks.models import Model
 from jaxopt_lessons.grouping import group, is_grouped
 from jaxopt_lessons.training import make_train_step

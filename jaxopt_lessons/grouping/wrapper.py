@@ -7,6 +7,7 @@ from typing import Any
 import jax
 import optax
 
+from jaxopt_lessons import _checks
 from jaxopt_lessons.grouping.check import check_elementwise
 from jaxopt_lessons.grouping.layout import (
     DEFAULT_PLAIN_MAX_LEAF_SIZE,
@@ -73,10 +74,7 @@ def grouped(
         max_leaf_size = DEFAULT_PLAIN_MAX_LEAF_SIZE
     max_leaf_size = check_max_leaf_size(fn, max_leaf_size)
     multiple_of = check_multiple_of(fn, multiple_of)
-    if not (hasattr(tx, "init") and hasattr(tx, "update")):
-        raise TypeError(
-            f"{fn}: `tx` must be an optax.GradientTransformation, got {tx!r}."
-        )
+    _checks.check_transformation(fn, "tx", tx)
     update_with_extra = optax.with_extra_args_support(tx).update
 
     def init_fn(params):

@@ -12,7 +12,7 @@ number of steps taken, which is where a torch LR scheduler stepped once per
 torch's common LR schedulers (StepLR, MultiStepLR, ExponentialLR,
 CosineAnnealingLR, LinearLR, OneCycleLR) are here too, as schedules with
 torch's argument names (`step_lr`, `multi_step_lr`, …, in
-`jaxopt_lessons/torch/schedules.py`): each gives, at every `count`, the lr
+`jaxopt_lessons/torch/schedules/`): each gives, at every `count`, the lr
 torch's ``scheduler.step()`` gives after `count` steps.
 
 This package is pure JAX: importing it does not import torch. torch's

@@ -16,16 +16,16 @@ The states are Optax's own classes (`_states`), so a state made by Optax's
 transform of the same name is a state of ours, and the other way round.
 """
 
-from jaxopt_lessons.transforms.adadelta import ScaleByAdaDeltaState, scale_by_adadelta
+from jaxopt_lessons.transforms import _states
+from jaxopt_lessons.transforms._states import *
+from jaxopt_lessons.transforms.adadelta import scale_by_adadelta
 from jaxopt_lessons.transforms.adam import (
-    ScaleByAdamState,
-    ScaleByAmsgradState,
     scale_by_adam,
     scale_by_adamax,
     scale_by_amsgrad,
 )
-from jaxopt_lessons.transforms.adan import ScaleByAdanState, scale_by_adan
-from jaxopt_lessons.transforms.belief import ScaleByBeliefState, scale_by_belief
+from jaxopt_lessons.transforms.adan import scale_by_adan
+from jaxopt_lessons.transforms.belief import scale_by_belief
 from jaxopt_lessons.transforms.clipping import (
     adaptive_grad_clip,
     clip,
@@ -33,70 +33,31 @@ from jaxopt_lessons.transforms.clipping import (
     clip_by_global_norm,
 )
 from jaxopt_lessons.transforms.factored import (
-    FactoredState,
     scale_by_factored_rms,
     scale_by_param_block_rms,
 )
-from jaxopt_lessons.transforms.lion import ScaleByLionState, scale_by_lion
-from jaxopt_lessons.transforms.momentum import EmaState, TraceState, ema, trace
-from jaxopt_lessons.transforms.noise import AddNoiseState, add_noise
-from jaxopt_lessons.transforms.novograd import ScaleByNovogradState, scale_by_novograd
-from jaxopt_lessons.transforms.optimistic import (
-    ScaleByOptimisticGradientState,
-    scale_by_optimistic_gradient,
-)
+from jaxopt_lessons.transforms.lion import scale_by_lion
+from jaxopt_lessons.transforms.momentum import ema, trace
+from jaxopt_lessons.transforms.noise import add_noise
+from jaxopt_lessons.transforms.novograd import scale_by_novograd
+from jaxopt_lessons.transforms.optimistic import scale_by_optimistic_gradient
 from jaxopt_lessons.transforms.polyak import scale_by_polyak
 from jaxopt_lessons.transforms.radam import scale_by_radam
-from jaxopt_lessons.transforms.rms import (
-    ScaleByRmsState,
-    ScaleByRmsWithCountState,
-    ScaleByRssState,
-    ScaleByRStdDevState,
-    ScaleByRStdDevWithCountState,
-    scale_by_rms,
-    scale_by_rss,
-    scale_by_stddev,
-)
-from jaxopt_lessons.transforms.rprop import ScaleByRpropState, scale_by_rprop
+from jaxopt_lessons.transforms.rms import scale_by_rms, scale_by_rss, scale_by_stddev
+from jaxopt_lessons.transforms.rprop import scale_by_rprop
 from jaxopt_lessons.transforms.scaling import (
-    ScaleByScheduleState,
     scale,
     scale_by_learning_rate,
     scale_by_schedule,
 )
 from jaxopt_lessons.transforms.sign import scale_by_sign
-from jaxopt_lessons.transforms.sm3 import ScaleBySM3State, scale_by_sm3
+from jaxopt_lessons.transforms.sm3 import scale_by_sm3
 from jaxopt_lessons.transforms.trust_ratio import scale_by_trust_ratio
-from jaxopt_lessons.transforms.weight_decay import (
-    AddDecayedWeightsState,
-    WeightDecaySchedule,
-    add_decayed_weights,
-)
+from jaxopt_lessons.transforms.weight_decay import add_decayed_weights
 from jaxopt_lessons.transforms.yogi import scale_by_yogi
 
 __all__ = [
-    "AddDecayedWeightsState",
-    "AddNoiseState",
-    "EmaState",
-    "FactoredState",
-    "ScaleByAdaDeltaState",
-    "ScaleByAdamState",
-    "ScaleByAdanState",
-    "ScaleByAmsgradState",
-    "ScaleByBeliefState",
-    "ScaleByLionState",
-    "ScaleByNovogradState",
-    "ScaleByOptimisticGradientState",
-    "ScaleByRStdDevState",
-    "ScaleByRStdDevWithCountState",
-    "ScaleByRmsState",
-    "ScaleByRmsWithCountState",
-    "ScaleByRpropState",
-    "ScaleByRssState",
-    "ScaleBySM3State",
-    "ScaleByScheduleState",
-    "TraceState",
-    "WeightDecaySchedule",
+    *_states.__all__,
     "adaptive_grad_clip",
     "add_decayed_weights",
     "add_noise",

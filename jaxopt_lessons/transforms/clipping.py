@@ -43,9 +43,7 @@ def clip(max_delta: jax.typing.ArrayLike) -> optax.GradientTransformation:
     _checks.check_non_negative(fn, "max_delta", max_delta)
 
     def update_fn(updates, state, params=None):
-        _checks.check_stateless(fn, state)
-        updates = tm.as_arrays(updates)
-        _checks.check_updates_match_params(fn, updates, params)
+        updates, _ = _checks.checked_stateless(fn, updates, state, params)
         return jax.tree.map(
             lambda u: jnp.clip(u, -max_delta, max_delta), updates
         ), state
@@ -87,9 +85,7 @@ def clip_by_global_norm(max_norm: jax.typing.ArrayLike) -> optax.GradientTransfo
     _checks.check_positive(fn, "max_norm", max_norm)
 
     def update_fn(updates, state, params=None):
-        _checks.check_stateless(fn, state)
-        updates = tm.as_arrays(updates)
-        _checks.check_updates_match_params(fn, updates, params)
+        updates, _ = _checks.checked_stateless(fn, updates, state, params)
         norm = tm.global_norm(updates)
         under = norm < max_norm
         updates = jax.tree.map(
@@ -134,9 +130,7 @@ def clip_by_block_rms(threshold: jax.typing.ArrayLike) -> optax.GradientTransfor
         return u / jnp.maximum(1.0, jnp.sqrt(jnp.mean(tm.abs_sq(u))) / threshold)
 
     def update_fn(updates, state, params=None):
-        _checks.check_stateless(fn, state)
-        updates = tm.as_arrays(updates)
-        _checks.check_updates_match_params(fn, updates, params)
+        updates, _ = _checks.checked_stateless(fn, updates, state, params)
         return jax.tree.map(one, updates), state
 
     return optax.GradientTransformation(_checks.empty_init(fn), update_fn)
@@ -226,11 +220,9 @@ def adaptive_grad_clip(
         return jnp.where(u_norm < cap, u, clipped)
 
     def update_fn(updates, state, params=None):
-        _checks.check_stateless(fn, state)
-        if params is None:
-            raise ValueError(f"{fn}: `update` needs the current `params`; got None.")
-        updates, params = tm.as_arrays(updates), tm.as_arrays(params)
-        _checks.check_updates_match_params(fn, updates, params)
+        updates, params = _checks.checked_stateless(
+            fn, updates, state, params, needs_params=True
+        )
         return jax.tree.map(one, updates, params), state
 
     return optax.GradientTransformation(_checks.empty_init(fn), update_fn)

@@ -150,8 +150,7 @@ def scale_by_factored_rms(
 
     def update_fn(updates, state, params=None):
         _checks.check_state(fn, state, FactoredState)
-        if params is None:
-            raise ValueError(f"{fn}: `update` needs the current `params`; got None.")
+        _checks.require_params(fn, params)
         updates, params = tm.as_arrays(updates), tm.as_arrays(params)
         # `state.v` holds one leaf per param (a placeholder where factored).
         _checks.check_tree_matches(fn, updates, state.v, shapes=False)
@@ -267,11 +266,9 @@ def scale_by_param_block_rms(
     _checks.check_non_negative(fn, "min_scale", min_scale)
 
     def update_fn(updates, state, params=None):
-        _checks.check_stateless(fn, state)
-        if params is None:
-            raise ValueError(f"{fn}: `update` needs the current `params`; got None.")
-        updates, params = tm.as_arrays(updates), tm.as_arrays(params)
-        _checks.check_updates_match_params(fn, updates, params)
+        updates, params = _checks.checked_stateless(
+            fn, updates, state, params, needs_params=True
+        )
         updates = jax.tree.map(
             lambda u, p: u * tm.safe_rms(p, min_scale), updates, params
         )

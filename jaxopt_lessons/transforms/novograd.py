@@ -82,8 +82,7 @@ def scale_by_novograd(
 
     def update_fn(updates, state, params=None):
         _checks.check_state(fn, state, ScaleByNovogradState)
-        if params is None:
-            raise ValueError(f"{fn}: `update` needs the current `params`; got None.")
+        _checks.require_params(fn, params)
         updates, params = tm.as_arrays(updates), tm.as_arrays(params)
         _checks.check_tree_matches(fn, updates, state.mu)
         _checks.check_updates_match_params(fn, updates, params)

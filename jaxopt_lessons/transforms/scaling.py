@@ -38,9 +38,7 @@ def scale(step_size: jax.typing.ArrayLike) -> optax.GradientTransformation:
     _checks.check_interval(fn, "step_size", step_size, -float("inf"), float("inf"))
 
     def update_fn(updates, state, params=None):
-        _checks.check_stateless(fn, state)
-        updates = tm.as_arrays(updates)
-        _checks.check_updates_match_params(fn, updates, params)
+        updates, _ = _checks.checked_stateless(fn, updates, state, params)
         return jax.tree.map(lambda g: step_size * g, updates), state
 
     return optax.GradientTransformation(_checks.empty_init(fn), update_fn)

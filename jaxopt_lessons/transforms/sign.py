@@ -7,7 +7,6 @@ import jax.numpy as jnp
 import optax
 
 from jaxopt_lessons import _checks
-from jaxopt_lessons import tree as tm
 from jaxopt_lessons.grouping.declarations import elementwise
 
 __all__ = ["scale_by_sign"]
@@ -39,9 +38,7 @@ def scale_by_sign() -> optax.GradientTransformation:
     fn = _checks.caller("scale_by_sign")
 
     def update_fn(updates, state, params=None):
-        _checks.check_stateless(fn, state)
-        updates = tm.as_arrays(updates)
-        _checks.check_updates_match_params(fn, updates, params)
+        updates, _ = _checks.checked_stateless(fn, updates, state, params)
         return jax.tree.map(jnp.sign, updates), state
 
     return optax.GradientTransformation(_checks.empty_init(fn), update_fn)

@@ -71,11 +71,9 @@ def scale_by_trust_ratio(
         return u * jnp.where(degenerate, jnp.array(1.0, p.dtype), ratio)
 
     def update_fn(updates, state, params=None):
-        _checks.check_stateless(fn, state)
-        if params is None:
-            raise ValueError(f"{fn}: `update` needs the current `params`; got None.")
-        updates, params = tm.as_arrays(updates), tm.as_arrays(params)
-        _checks.check_updates_match_params(fn, updates, params)
+        updates, params = _checks.checked_stateless(
+            fn, updates, state, params, needs_params=True
+        )
         return jax.tree.map(one, updates, params), state
 
     return optax.GradientTransformation(_checks.empty_init(fn), update_fn)

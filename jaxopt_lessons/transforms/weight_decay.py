@@ -95,8 +95,7 @@ def params_term(
             _checks.check_state(fn, state, WeightDecaySchedule)
         else:
             _checks.check_stateless(fn, state)
-        if params is None:
-            raise ValueError(f"{fn}: `update` needs the current `params`; got None.")
+        _checks.require_params(fn, params)
         _checks.check_updates_match_params(fn, updates, params)
         if scheduled:
             coefficient = value(state.count)

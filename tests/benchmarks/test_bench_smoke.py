@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from jaxopt_lessons.benchmarks import cli, core
+from jaxopt_lessons.benchmarks import cases, cli, shapes
 
 
 @pytest.fixture
@@ -14,11 +14,11 @@ def tiny_shapes(monkeypatch):
     def tiny(quick):
         return {
             "large": {"w": (4096,)},
-            "transformer": core.transformer_shapes(1, 8, 16, 11, 4),
+            "transformer": shapes.transformer_shapes(1, 8, 16, 11, 4),
             "many": [(16,)] * 12,
         }
 
-    monkeypatch.setattr(core, "shape_trees", tiny)
+    monkeypatch.setattr(shapes, "shape_trees", tiny)
 
 
 def test_bench_quick_writes_table_json_and_plot(tmp_path, tiny_shapes, capsys):
@@ -70,10 +70,10 @@ def test_sweep_bench_methods_agree():
 
 
 def test_optimizer_pairs():
-    pairs = core.optimizer_pairs("all")
-    assert list(pairs)[:5] == list(core.DEFAULT_OPTIMIZERS)
+    pairs = cases.optimizer_pairs("all")
+    assert list(pairs)[:5] == list(cases.DEFAULT_OPTIMIZERS)
     with pytest.raises(ValueError, match="unknown optimizer"):
-        core.optimizer_pairs(("nope",))
+        cases.optimizer_pairs(("nope",))
 
 
 def test_whole_step_bench_runs_every_model_and_agrees_with_optax(
