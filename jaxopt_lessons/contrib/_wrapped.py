@@ -1,4 +1,4 @@
-"""Checks for the arguments of contrib's wrappers: inner transforms and counts."""
+"""Helpers of contrib's factories: integer counts, and branches on the step count."""
 
 from __future__ import annotations
 
@@ -9,30 +9,7 @@ import numpy as np
 
 from jaxopt_lessons import _checks
 
-__all__ = ["check_count", "check_transform", "cond"]
-
-
-def check_transform(fn: str, name: str, value: Any) -> None:
-    """Raises TypeError unless `value` is a gradient transformation.
-
-    Anything with callable `init` and `update` is accepted (Optax's, this
-    package's, a user's own). A factory passed without calling it
-    (``sam(optax.sgd, ...)``) gets a hint.
-    """
-    fn = _checks.caller(fn)
-    if callable(getattr(value, "init", None)) and callable(
-        getattr(value, "update", None)
-    ):
-        return
-    hint = (
-        " It is a function: call it to build the transformation."
-        if callable(value)
-        else ""
-    )
-    raise TypeError(
-        f"{fn}: `{name}` must be a gradient transformation (an object with "
-        f"`init` and `update`, such as optax.sgd(0.1)), got {value!r}.{hint}"
-    )
+__all__ = ["check_count", "cond"]
 
 
 def check_count(fn: str, name: str, value: Any, low: int = 1) -> None:

@@ -11,7 +11,6 @@ from optax.contrib import SplitRealAndImaginaryState
 from optax.contrib._complex_valued import SplitRealAndImaginaryArrays
 
 from jaxopt_lessons import _checks
-from jaxopt_lessons.contrib._wrapped import check_transform
 from jaxopt_lessons.grouping.declarations import elementwise
 
 __all__ = [
@@ -82,7 +81,7 @@ def split_real_and_imaginary(
         `optax.contrib.split_real_and_imaginary`.
     """
     fn = _checks.caller("split_real_and_imaginary")
-    check_transform(fn, "inner", inner)
+    _checks.check_transformation(fn, "inner", inner)
 
     def init_fn(params):
         _checks.check_float_params(fn, params)

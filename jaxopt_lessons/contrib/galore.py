@@ -13,7 +13,7 @@ from optax.contrib import GaLoreDimensionNumbers, GaLoreState
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
-from jaxopt_lessons.contrib._wrapped import check_count, check_transform, cond
+from jaxopt_lessons.contrib._wrapped import check_count, cond
 from jaxopt_lessons.grouping.declarations import not_elementwise
 from jaxopt_lessons.optimizers import _chain
 from jaxopt_lessons.transforms.adam import scale_by_adam
@@ -136,7 +136,7 @@ def scale_by_galore(
     _checks.check_interval(fn, "scale", scale, -math.inf, math.inf)
     if base_optimizer is None:
         base_optimizer = scale_by_adam()
-    check_transform(fn, "base_optimizer", base_optimizer)
+    _checks.check_transformation(fn, "base_optimizer", base_optimizer)
     spec_arg = weight_dimension_numbers
     if isinstance(spec_arg, (str, bytes, int, float, complex)):
         raise TypeError(

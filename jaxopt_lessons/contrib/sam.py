@@ -11,7 +11,7 @@ import optax
 from optax.contrib import SAMState
 
 from jaxopt_lessons import _checks
-from jaxopt_lessons.contrib._wrapped import check_count, check_transform
+from jaxopt_lessons.contrib._wrapped import check_count
 from jaxopt_lessons.grouping.declarations import elementwise
 
 __all__ = ["SAMState", "sam"]
@@ -110,8 +110,8 @@ def sam(
         Efficiently Improving Generalization", ICLR 2021, Algorithm 1.
     """
     fn = _checks.caller("sam")
-    check_transform(fn, "optimizer", optimizer)
-    check_transform(fn, "adv_optimizer", adv_optimizer)
+    _checks.check_transformation(fn, "optimizer", optimizer)
+    _checks.check_transformation(fn, "adv_optimizer", adv_optimizer)
     check_count(fn, "sync_period", sync_period)
     _checks.check_bool(fn, "reset_state", reset_state)
     _checks.check_bool(fn, "opaque_mode", opaque_mode)

@@ -12,7 +12,7 @@ from optax.contrib import SophiaState
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
-from jaxopt_lessons.contrib._wrapped import check_count, check_transform, cond
+from jaxopt_lessons.contrib._wrapped import check_count, cond
 from jaxopt_lessons.contrib.hutchinson import hutchinson_estimator_diag_hessian
 from jaxopt_lessons.grouping.declarations import elementwise
 from jaxopt_lessons.optimizers import _chain
@@ -34,7 +34,7 @@ def _check_sophia_args(
     if clip_threshold is not None:
         _checks.check_positive(fn, "clip_threshold", clip_threshold)
     check_count(fn, "update_interval", update_interval)
-    check_transform(fn, "hessian_diagonal_fn", hessian_diagonal_fn)
+    _checks.check_transformation(fn, "hessian_diagonal_fn", hessian_diagonal_fn)
     mu_dtype = _checks.check_dtype(fn, "mu_dtype", mu_dtype)
     _checks.check_bool(fn, "verbose", verbose)
     check_count(fn, "print_win_rate_every_n_steps", print_win_rate_every_n_steps, 0)
