@@ -97,10 +97,7 @@ def hutchinson_estimator_diag_hessian(
     def update_fn(updates, state, params=None, obj_fn=None, **extra_args):
         del updates, extra_args
         _checks.check_state(fn, state, HutchinsonState)
-        if params is None:
-            raise ValueError(
-                f"{fn}: `update` needs `params` (the point of the Hessian)."
-            )
+        _checks.require_params(fn, params)
         if obj_fn is None:
             raise ValueError(
                 f"{fn}: `update` needs `obj_fn=`, the loss as a function of the "

@@ -44,9 +44,7 @@ def normalize() -> optax.GradientTransformation:
     fn = _checks.caller("normalize")
 
     def update_fn(updates, state, params=None):
-        _checks.check_stateless(fn, state)
-        updates = tm.as_arrays(updates)
-        _checks.check_updates_match_params(fn, updates, params)
+        updates, _ = _checks.checked_stateless(fn, updates, state, params)
         norm = tm.global_norm(updates)
         norm = jnp.where(norm == 0, jnp.ones_like(norm), norm)
         return jax.tree.map(lambda g: (g / norm).astype(g.dtype), updates), state

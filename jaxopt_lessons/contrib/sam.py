@@ -132,8 +132,7 @@ def sam(
     def transparent_update(updates, state, params=None, *, grad_fn=None, **extra_args):
         del grad_fn, extra_args  # the caller evaluates the gradient at `params`
         _checks.check_state(fn, state, SAMState)
-        if params is None:
-            raise ValueError(f"{fn}: `update` needs `params` (the current parameters).")
+        _checks.require_params(fn, params)
         _checks.check_tree_matches(fn, updates, state.cache)
         first = state.steps_since_sync == 0
         last = state.steps_since_sync == sync_period - 1
@@ -180,8 +179,7 @@ def sam(
                 "function of (params, i) returning the gradient at the i-th "
                 "adversarial point."
             )
-        if params is None:
-            raise ValueError(f"{fn}: `update` needs `params` (the current parameters).")
+        _checks.require_params(fn, params)
         _checks.check_updates_match_params(fn, updates, params)
         adv_params, grads, adv_state = params, updates, state.adv_state
         for i in range(sync_period - 1):

@@ -137,10 +137,7 @@ def scale_by_sophia(
 
     def update_fn(updates, state, params=None, **extra_args):
         updates = _checks.checked_updates(fn, updates, state, SophiaState, "nu")
-        if params is None:
-            raise ValueError(
-                f"{fn}: `update` needs `params` (for the Hessian estimate)."
-            )
+        _checks.require_params(fn, params)
         count = tm.increment(state.count)
         mu = tm.ema_update(updates, state.mu, b1)
         mu_hat = tm.bias_correction(mu, b1, count)

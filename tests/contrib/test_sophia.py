@@ -164,5 +164,5 @@ def test_bad_arguments():
     params = {"w": jnp.ones(3)}
     with pytest.raises(ValueError, match="`obj_fn=`"):
         tx.update(params, tx.init(params), params)
-    with pytest.raises(ValueError, match="sophia: `update` needs `params`"):
+    with pytest.raises(ValueError, match="sophia: `update` needs the current `params`"):
         tx.update(params, tx.init(params))
