@@ -66,7 +66,9 @@ def test_matches_optax_jitted_float32():
 
 
 def test_matches_optax_jitted_float64(x64):
-    assert_parity(_pairs(), dtype=jnp.float64, jit=True)
+    # the case with every option; float64 runs its SVD in float32, as Optax
+    pairs = {"rank1-specs-wd": _pairs()["rank1-specs-wd"]}
+    assert_parity(pairs, dtype=jnp.float64, jit=True)
 
 
 def test_matches_optax_eagerly():

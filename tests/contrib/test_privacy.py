@@ -52,7 +52,10 @@ def test_matches_optax_jitted_float32():
 
 
 def test_matches_optax_jitted_float64(x64):
-    assert_parity(_pairs(), dtype=jnp.float64, jit=True, batch=BATCH)
+    pairs = {
+        k: v for k, v in _pairs().items() if k in ("dpsgd-nesterov", "aggregate-key")
+    }
+    assert_parity(pairs, dtype=jnp.float64, jit=True, batch=BATCH)
 
 
 def test_matches_optax_eagerly():
