@@ -28,6 +28,7 @@ orbax-checkpoint is imported only by `save_orbax` and `restore_orbax`.
 from __future__ import annotations
 
 import json
+import math
 import os
 import pathlib
 import tempfile
@@ -324,12 +325,14 @@ def save_orbax(
     directory = pathlib.Path(directory).absolute()
     description = layout(tree, name)
     items = {"layout": ocp.args.JsonSave(description)}
-    leaves = jax.tree.leaves(tree)
-    if leaves:
-        flat = {
-            f"leaf_{i:05d}": jax.random.key_data(leaf) if _is_key(leaf.dtype) else leaf
-            for i, leaf in enumerate(leaves)
-        }
+    leaves = [
+        jax.random.key_data(leaf) if _is_key(leaf.dtype) else leaf
+        for leaf in jax.tree.leaves(tree)
+    ]
+    # Orbax refuses arrays of size 0 (GaLore's projector of a leaf it does not
+    # project is 0 × 0); they hold no data, and the layout has their shape.
+    flat = {f"leaf_{i:05d}": leaf for i, leaf in enumerate(leaves) if np.size(leaf)}
+    if flat:
         items["arrays"] = ocp.args.StandardSave(flat)
     with ocp.Checkpointer(ocp.CompositeCheckpointHandler()) as checkpointer:
         checkpointer.save(directory, ocp.args.Composite(**items), force=force)
@@ -367,12 +370,18 @@ def restore_orbax(
             abstract[f"leaf_{i:05d}"] = jax.ShapeDtypeStruct(
                 shape, dtype, sharding=_key_data_sharding(target, entry)
             )
-        arrays = checkpointer.restore(
-            directory, ocp.args.Composite(arrays=ocp.args.StandardRestore(abstract))
-        )["arrays"]
+        stored = {k: v for k, v in abstract.items() if math.prod(v.shape)}
+        arrays = {}
+        if stored:
+            arrays = checkpointer.restore(
+                directory, ocp.args.Composite(arrays=ocp.args.StandardRestore(stored))
+            )["arrays"]
     values = []
     for i, (entry, target) in enumerate(zip(saved["leaves"], targets)):
-        value = arrays[f"leaf_{i:05d}"]
+        key = f"leaf_{i:05d}"
+        value = arrays[key] if key in arrays else jnp.zeros(
+            abstract[key].shape, abstract[key].dtype
+        )  # an empty array: not stored
         if not getattr(target, "committed", True):
             value = jnp.asarray(np.asarray(value))  # movable, as in `restore_npz`
         if "key_impl" in entry:

@@ -100,3 +100,79 @@ def test_user_declarations():
         assert g.declaration_of(my_scaling) == d.Declaration(d.ELEMENTWISE)
     finally:
         d._DECLARED.pop(d._key(my_scaling))
+
+
+# ----------------------------------------------------------------------------
+# jaxopt_lessons.contrib: sam, normalize, dpsgd's aggregate, galore, sophia,
+# Hutchinson's estimator, split_real_and_imaginary. Wrappers are built around
+# elementwise inner transforms, so that what is traced is the wrapper's own.
+
+CONTRIB_BUILD = {
+    "sam": lambda c: c.sam(jol.sgd(0.1), jol.sgd(0.05)),
+    "split_real_and_imaginary": lambda c: c.split_real_and_imaginary(jol.adam(0.1)),
+    "differentially_private_aggregate": lambda c: c.differentially_private_aggregate(
+        1.0, 0.5, key=0
+    ),
+    # an elementwise stand-in for the Hessian's diagonal (Hutchinson's is not)
+    "scale_by_sophia": lambda c: c.scale_by_sophia(hessian_diagonal_fn=jol.scale(1.0)),
+}
+CONTRIB_EXTRA = {
+    "hutchinson_estimator_diag_hessian": {
+        "obj_fn": lambda p: sum(jnp.sum(x**2) for x in jax.tree.leaves(p))
+    },
+}
+
+
+def _contrib_transforms():
+    from jaxopt_lessons import contrib
+
+    return contrib.TRANSFORMS
+
+
+def _build_contrib(contrib, name):
+    if name in CONTRIB_BUILD:
+        return CONTRIB_BUILD[name](contrib)
+    try:
+        return getattr(contrib, name)()
+    except TypeError:  # a required first argument
+        return getattr(contrib, name)(0.1)
+
+
+@pytest.mark.parametrize("name", _contrib_transforms())
+def test_contrib_blocks_declare_and_the_trace_agrees(name):
+    from jaxopt_lessons import contrib
+
+    factory = getattr(contrib, name)
+    declaration = g.declaration_of(factory)
+    assert declaration is not None, f"{name} does not declare how it groups"
+    tx = _build_contrib(contrib, name)
+    extra = CONTRIB_EXTRA.get(name)
+    tree = helpers.mixed_tree()
+    traced = g.problems_of(tx, tree, extra_args=extra, use_declarations=False)
+    if declaration.kind == d.ELEMENTWISE:
+        assert traced == (), f"{name} is declared elementwise, but:\n{traced}"
+    else:
+        assert traced, f"{name} is declared {declaration.kind} but traces elementwise"
+    decided = g.problems_of(tx, tree, extra_args=extra)
+    assert bool(decided) == (not declaration.groupable), (name, decided)
+    if not declaration.groupable:
+        assert declaration.reason in " ".join(decided)
+
+
+def test_contrib_normalize_gives_the_per_leaf_numbers():
+    from jaxopt_lessons import contrib
+
+    tx = optax.chain(contrib.normalize(), jol.scale(-0.1))
+    params = helpers.mixed_tree()
+    packed = g.group(params, 10**6)
+    grads = jax.tree.map(lambda x: x[0], helpers.random_grads(params, 1))
+    updates, _ = g.grouped(tx, max_leaf_size=10**6).update(
+        packed.regroup(grads), tx.init(packed), packed
+    )
+    expected, _ = tx.update(grads, tx.init(params), params)
+    helpers.assert_close_every_step(
+        jax.tree.map(lambda x: x[None], updates.ungroup()),
+        jax.tree.map(lambda x: x[None], expected),
+        helpers.F32,
+        "normalize grouped against per leaf",
+    )

@@ -16,10 +16,64 @@ sharded state, non-finite gradients and low precision.
 
 # Each module below adds its names to the lists at the end.
 
+# -- sam, normalize, dpsgd, galore, sophia, split_real_and_imaginary ----------
+from jaxopt_lessons.contrib.complex_valued import (
+    SplitRealAndImaginaryArrays,
+    SplitRealAndImaginaryState,
+    split_real_and_imaginary,
+)
+from jaxopt_lessons.contrib.galore import (
+    GaLoreDimensionNumbers,
+    GaLoreState,
+    galore,
+    scale_by_galore,
+)
+from jaxopt_lessons.contrib.hutchinson import (
+    HutchinsonState,
+    hutchinson_estimator_diag_hessian,
+)
+from jaxopt_lessons.contrib.normalize import NormalizeState, normalize
+from jaxopt_lessons.contrib.privacy import (
+    DifferentiallyPrivateAggregateState,
+    differentially_private_aggregate,
+    dpsgd,
+)
+from jaxopt_lessons.contrib.sam import SAMState, sam
+from jaxopt_lessons.contrib.sophia import SophiaState, scale_by_sophia, sophia
+
+_SAM_DP_GALORE_SOPHIA_OPTIMIZERS = ("dpsgd", "galore", "sophia")
+_SAM_DP_GALORE_SOPHIA_TRANSFORMS = (
+    "differentially_private_aggregate",
+    "hutchinson_estimator_diag_hessian",
+    "normalize",
+    "sam",
+    "scale_by_galore",
+    "scale_by_sophia",
+    "split_real_and_imaginary",
+)
+_SAM_DP_GALORE_SOPHIA_STATES = (
+    "DifferentiallyPrivateAggregateState",
+    "GaLoreDimensionNumbers",
+    "GaLoreState",
+    "HutchinsonState",
+    "NormalizeState",
+    "SAMState",
+    "SophiaState",
+    "SplitRealAndImaginaryArrays",
+    "SplitRealAndImaginaryState",
+)
+# -----------------------------------------------------------------------------
+
 #: Whole optimizers (learning rate first, or learning-rate free).
-OPTIMIZERS: tuple[str, ...] = ()
+OPTIMIZERS: tuple[str, ...] = (*_SAM_DP_GALORE_SOPHIA_OPTIMIZERS,)
 
 #: Building blocks: `scale_by_*` transforms and helpers.
-TRANSFORMS: tuple[str, ...] = ()
+TRANSFORMS: tuple[str, ...] = (*_SAM_DP_GALORE_SOPHIA_TRANSFORMS,)
 
-__all__ = ["OPTIMIZERS", "TRANSFORMS", *OPTIMIZERS, *TRANSFORMS]
+__all__ = [
+    "OPTIMIZERS",
+    "TRANSFORMS",
+    *OPTIMIZERS,
+    *TRANSFORMS,
+    *_SAM_DP_GALORE_SOPHIA_STATES,
+]

@@ -617,3 +617,122 @@ def shown_forms(value: Any) -> list[str]:
 # Small trees used to call `init` and `update`.
 PARAMS = {"w": jnp.asarray([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]]), "b": jnp.ones(3)}
 GRADS = {"w": jnp.asarray([[0.1, 0.2, -0.3], [0.0, -1.0, 2.0]]), "b": -jnp.ones(3)}
+
+
+# ----------------------------------------------------------------------------
+# jaxopt_lessons.contrib: sam, normalize, dpsgd, differentially_private_aggregate,
+# galore, scale_by_galore, sophia, scale_by_sophia,
+# hutchinson_estimator_diag_hessian, split_real_and_imaginary.
+
+
+def _contrib_rules() -> tuple[dict[str, Rule], dict[str, Rule]]:
+    from optax.contrib import GaLoreDimensionNumbers
+
+    import jaxopt_lessons.contrib as contrib
+
+    def count(low: int = 1, required: Any = NOTHING) -> Rule:
+        """An integer >= `low` (a step count, a period, a rank)."""
+        return Rule(
+            valid=st.integers(low, 50),
+            bad_values=st.integers(max_value=low - 1),
+            bad_types=st.sampled_from(["2", 2.5, None, True, [2]]),
+            required=required,
+        )
+
+    def transform(*valid: Any, none_ok: bool = False) -> Rule:
+        """A gradient transformation (`init` and `update`)."""
+        return Rule(
+            valid=st.sampled_from([None, *valid] if none_ok else list(valid)),
+            # a factory not called, a name, a number
+            bad_types=st.sampled_from(
+                [jol.sgd, "sgd", 0.1] + ([] if none_ok else [None])
+            ),
+            required=valid[0],
+        )
+
+    positive = Rule(
+        valid=st.one_of(_reals(1e-3, 1e3), _fixed(0.5, 2.0)),
+        bad_values=st.one_of(_BELOW_ZERO, _NON_FINITE, st.just(0.0)),
+        bad_types=st.one_of(_NOT_A_NUMBER, st.just(None)),
+    )
+    rules = {
+        "l2_norm_clip": non_negative(required=1.0),
+        "noise_multiplier": non_negative(required=0.5),
+        "sync_period": count(),
+        "reset_state": FLAG,
+        "opaque_mode": FLAG,
+        "rank": count(),
+        "update_proj_gap": count(),
+        "update_interval": count(),
+        "print_win_rate_every_n_steps": count(0),
+        # Printing the win rate needs a period.
+        "verbose": dataclasses.replace(FLAG, needs={"print_win_rate_every_n_steps": 1}),
+        "clip_threshold": optional(
+            dataclasses.replace(positive, bad_types=_NOT_A_NUMBER)
+        ),
+        "random_seed": Rule(
+            valid=st.sampled_from(
+                [None, 0, 7, jax.random.PRNGKey(1), jax.random.key(2)]
+            ),
+            bad_types=st.sampled_from(["0", 1.5, True, [0, 1]]),
+        ),
+        "hessian_diagonal_fn": transform(
+            contrib.hutchinson_estimator_diag_hessian(), jol.scale(1.0)
+        ),
+        "weight_dimension_numbers": Rule(
+            valid=st.sampled_from(
+                [
+                    None,
+                    GaLoreDimensionNumbers(),
+                    lambda p: jax.tree.map(
+                        lambda x: GaLoreDimensionNumbers(1, 0) if x.ndim == 2 else None,
+                        p,
+                    ),
+                ]
+            ),
+            bad_types=st.sampled_from(["0", 1.5]),
+        ),
+    }
+    overrides = {
+        "contrib.dpsgd.seed": Rule(
+            valid=st.sampled_from([0, 3, np.int32(5), jax.random.key(1)]),
+            bad_types=st.sampled_from([None, "0", 1.5, True]),
+            required=0,
+        ),
+        "contrib.sam.optimizer": transform(jol.sgd(0.1), optax.adam(0.01)),
+        "contrib.sam.adv_optimizer": transform(
+            optax.chain(contrib.normalize(), jol.sgd(0.05)), optax.sgd(0.05)
+        ),
+        # A name needs a mapped axis (pmap, shard_map) around `update`: only
+        # None is drawn as valid here; tests/contrib/test_sam.py covers the rest.
+        "contrib.sam.batch_axis_name": Rule(
+            valid=st.just(None), bad_types=st.sampled_from([0, 1.5, ["batch"]])
+        ),
+        "contrib.split_real_and_imaginary.inner": transform(
+            jol.adam(0.1), optax.sgd(0.1)
+        ),
+        "contrib.galore.scale": finite_real(),
+        "contrib.scale_by_galore.scale": finite_real(),
+        "contrib.galore.base_optimizer": transform(
+            jol.scale_by_adam(), optax.scale_by_lion(), none_ok=True
+        ),
+        "contrib.scale_by_galore.base_optimizer": transform(
+            jol.scale_by_adam(), optax.scale_by_lion(), none_ok=True
+        ),
+    }
+    return rules, overrides
+
+
+_CONTRIB_RULES, _CONTRIB_OVERRIDES = _contrib_rules()
+RULES.update(_CONTRIB_RULES)
+OVERRIDES.update(_CONTRIB_OVERRIDES)
+
+#: Factories for which the `update` checks of test_bad_input.py (a tree or a
+#: shape that does not match the state) cannot apply, with the reason.
+UPDATE_CHECKS_DO_NOT_APPLY = {
+    "contrib.dpsgd": "its updates are per-example gradients, with a batch axis "
+    "the params and the state do not have; a mismatched leaf shows as a batch "
+    "axis of another size",
+    "contrib.hutchinson_estimator_diag_hessian": "it ignores the incoming "
+    "updates (it differentiates `obj_fn` at the params) and its state is a key",
+}

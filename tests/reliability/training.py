@@ -39,8 +39,36 @@ def make(factory: rules.Factory, **kwargs: Any) -> optax.GradientTransformation:
             settings[lr_name] = LEARNING_RATE
     if "key" in names:
         settings["key"] = jax.random.key(0)
+    settings.update(CONTRIB_SETTINGS.get(factory.id, {}))
     settings.update(kwargs)
-    return factory.fn(**settings)
+    tx = factory.fn(**settings)
+    if factory.id in PER_EXAMPLE:
+        tx = one_example_batch(tx)
+    return tx
+
+
+# ----------------------------------------------------------------------------
+# contrib: optimizers whose `update` is not a plain (grads, state, params).
+# sophia needs `obj_fn=` and sam in opaque mode `grad_fn=` (see `extra_args`).
+
+#: These take per-example gradients: here, a batch of one example.
+PER_EXAMPLE = {"contrib.dpsgd", "contrib.differentially_private_aggregate"}
+#: Settings other than the defaults. galore at rank 2: at its default rank 128
+#: every projector here is full rank and shaped like a parameter (8 × 4, as
+#: `w`), which the sharding check would pair with that parameter.
+CONTRIB_SETTINGS = {"contrib.galore": {"rank": 2, "update_proj_gap": 2}}
+
+
+def one_example_batch(tx: optax.GradientTransformation) -> optax.GradientTransformation:
+    """`tx`, fed the gradient as the per-example gradients of one example."""
+
+    def update_fn(updates, state, params=None, **extra_args):
+        batched = jax.tree.map(lambda g: g[None], updates)
+        return optax.with_extra_args_support(tx).update(
+            batched, state, params, **extra_args
+        )
+
+    return optax.GradientTransformationExtraArgs(tx.init, update_fn)
 
 
 def initial_params(dtype: Any = jnp.float32) -> dict:
@@ -94,7 +122,17 @@ def extra_args(tx, params, grads, loss_fn=None) -> dict:
     if not any(p.kind is p.VAR_KEYWORD for p in update):
         return {}
     loss_fn = loss_fn or loss
-    return {"value": loss_fn(params), "grad": grads, "value_fn": loss_fn}
+    return {
+        "value": loss_fn(params),
+        "grad": grads,
+        "value_fn": loss_fn,
+        # contrib: Hutchinson's estimate (sophia) differentiates the loss;
+        # sam in opaque mode takes the gradient at its adversarial points.
+        "obj_fn": loss_fn,
+        "grad_fn": lambda p, _: jax.tree.map(
+            lambda g, x: g.astype(x.dtype), jax.grad(loss_fn)(p), p
+        ),
+    }
 
 
 def step(tx, params, state, grads):
