@@ -224,9 +224,12 @@ def _rates(fn: str, learning_rate: Any, warmup_steps: Any) -> tuple[Any, Any]:
     _check_warmup(fn, warmup_steps)
     if warmup_steps is None:
         return learning_rate, learning_rate
-    warmup = optax.warmup_constant_schedule(
-        init_value=0.0, peak_value=learning_rate, warmup_steps=warmup_steps
-    )
+
+    def warmup(count):
+        # Optax's warmup_constant_schedule, in the precision of η (Optax's
+        # divides the int32 count in float32, even with float64 enabled).
+        return learning_rate * jnp.minimum(count, warmup_steps) / warmup_steps
+
     return warmup, lambda count: warmup(count + 1)
 
 

@@ -8,7 +8,9 @@ options, schedules (learning rate, weight decay, β₃ and α) and
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 import pytest
 
@@ -74,3 +76,25 @@ def test_bad_hyperparameters_are_refused_at_construction(factory, kwargs, messag
     with pytest.raises(ValueError, match=r"^" + factory + ":") as info:
         fn(**args, **kwargs)
     assert message in str(info.value)
+
+
+def test_mu_dtype_is_kept_where_optax_lets_it_drift():
+    """Optax 0.2.8 does not cast the moments back to `mu_dtype`: after one
+    step its bfloat16 state is float32, so its state cannot be a `lax.scan`
+    carry. Ours keeps the dtype; its first update agrees with Optax's to
+    bfloat16 rounding."""
+    params = jnp.linspace(-1.0, 1.0, 5)
+    grads = jnp.linspace(0.5, -2.0, 5)
+    ours = jol.contrib.ademamix(0.1, mu_dtype=jnp.bfloat16)
+    ref = optax.contrib.ademamix(0.1, mu_dtype=jnp.bfloat16)
+    u, state = ours.update(grads, ours.init(params), params)
+    u_ref, state_ref = ref.update(grads, ref.init(params), params)
+    assert {state[0].m1.dtype, state[0].m2.dtype, state[0].nu.dtype} == {jnp.bfloat16}
+    assert state_ref[0].m1.dtype == jnp.float32
+    np.testing.assert_allclose(u, u_ref, rtol=2e-2)
+
+    def step(s, g):
+        return ours.update(g, s, params)[1], None
+
+    final, _ = jax.lax.scan(step, ours.init(params), jnp.stack([grads] * 3))
+    assert final[0].m1.dtype == jnp.bfloat16
