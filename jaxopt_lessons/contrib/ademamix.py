@@ -97,6 +97,10 @@ def scale_by_ademamix(
 
     Note: this block's default α is 6, `ademamix`'s is 5 (as in Optax).
 
+    Difference from Optax 0.2.8: the moments are stored back in
+    `mu_dtype`; Optax's become float32 after one step with float32
+    gradients, so its state changes type (a `lax.scan` carry fails).
+
     References:
         Pagliardini, Ablin, Grangier, "The AdEMAMix Optimizer: Better, Faster,
         Older", ICLR 2025 (arXiv:2409.03137), Algorithm 1.

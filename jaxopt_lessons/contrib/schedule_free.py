@@ -14,6 +14,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from optax.contrib import ScheduleFreeState
 
@@ -38,7 +39,7 @@ def _check_b1(fn: str, b1: Any) -> None:
     """β in (0, 1]: y = β·x + (1 − β)·z is inverted by dividing by β."""
     fn = _checks.caller(fn)
     _checks.check_interval(fn, "b1", b1, 0.0, 1.0, high_closed=True)
-    if not isinstance(b1, jax.core.Tracer) and bool(jnp.any(jnp.asarray(b1) == 0)):
+    if not isinstance(b1, jax.core.Tracer) and bool(np.any(np.asarray(b1) == 0)):
         raise ValueError(
             f"{fn}: `b1` must lie in (0, 1] (x is recovered from y by dividing "
             f"by it), got {b1!r}."
@@ -301,6 +302,9 @@ def schedule_free_adamw(
     """
     fn = _checks.caller("schedule_free_adamw")
     weights_rate, step_rate = _rates(fn, learning_rate, warmup_steps)
+    # Named here: inside `scale_by_rms` they are `decay` and `eps`.
+    _checks.check_interval(fn, "b2", b2, 0.0, 1.0)
+    _checks.check_positive(fn, "eps", eps)
     optimizer = _chain.chain(
         scale_by_rms(decay=b2, eps=eps, eps_in_sqrt=False, bias_correction=True),
         add_decayed_weights(weight_decay),
