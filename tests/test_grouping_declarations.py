@@ -29,8 +29,25 @@ ARGS = {
 EXTRA = {"scale_by_polyak": {"value": jnp.float32(1.0)}}
 
 
+# The blocks of `jaxopt_lessons.contrib`, found by its list. A wrapper of a
+# whole optimizer declares nothing: a declaration would vouch for the
+# optimizer it wraps, which is judged by its own blocks' declarations.
+UNDECLARED_WRAPPERS = {"schedule_free"}
+CONTRIB = [
+    f"contrib.{name}"
+    for name in jol.contrib.TRANSFORMS
+    if name not in UNDECLARED_WRAPPERS
+]
+
+
+def _factory(name):
+    if name.startswith("contrib."):
+        return getattr(jol.contrib, name.removeprefix("contrib."))
+    return getattr(jol, name)
+
+
 def _build(name):
-    factory = getattr(jol, name)
+    factory = _factory(name)
     if name in ARGS:
         return factory(*ARGS[name])
     try:
@@ -39,9 +56,9 @@ def _build(name):
         return factory(0.1)
 
 
-@pytest.mark.parametrize("name", jol.TRANSFORMS)
+@pytest.mark.parametrize("name", [*jol.TRANSFORMS, *CONTRIB])
 def test_every_block_declares_and_the_trace_agrees(name):
-    declaration = g.declaration_of(getattr(jol, name))
+    declaration = g.declaration_of(_factory(name))
     assert declaration is not None, f"{name} does not declare how it groups"
     tx = _build(name)
     traced = g.problems_of(
@@ -63,7 +80,7 @@ def test_every_block_declares_and_the_trace_agrees(name):
 
 @pytest.mark.parametrize("name", ["clip_by_global_norm", "scale_by_polyak"])
 def test_partition_invariant_blocks_give_the_per_leaf_numbers(name):
-    assert g.declaration_of(getattr(jol, name)).kind == d.PARTITION_INVARIANT
+    assert g.declaration_of(_factory(name)).kind == d.PARTITION_INVARIANT
     tx = optax.chain(_build(name), jol.scale(-0.1))
     params = helpers.mixed_tree()
     extra = EXTRA.get(name, {})
@@ -100,3 +117,15 @@ def test_user_declarations():
         assert g.declaration_of(my_scaling) == d.Declaration(d.ELEMENTWISE)
     finally:
         d._DECLARED.pop(d._key(my_scaling))
+
+
+def test_a_wrapper_that_declares_nothing_leaves_the_verdict_to_its_base():
+    """`schedule_free` around an elementwise optimizer groups; around one that
+    reduces per leaf (LAMB's trust ratio), `grouped` refuses it and names the
+    wrapped block."""
+    sf = jol.contrib.schedule_free
+    assert g.declaration_of(sf) is None
+    params = helpers.mixed_tree()
+    assert g.problems_of(sf(jol.adam(0.1), 0.1), params) == ()
+    refused = g.problems_of(sf(jol.lamb(0.1), 0.1), params)
+    assert any("scale_by_trust_ratio" in p for p in refused), refused
