@@ -86,9 +86,9 @@ def scale_by_cocob(
         )
 
     def update_fn(updates, state, params=None):
+        updates = _checks.checked_updates(fn, updates, state, COCOBState, "scale")
         if params is None:
             raise ValueError(f"{fn}: `update` needs `params` (x_t), got None.")
-        updates = _checks.checked_updates(fn, updates, state, COCOBState, "scale")
         params = tm.as_arrays(params)
         x0 = state.init_particles
         # 1) Bookkeeping of the game: bounds, totals, winnings, the bet.

@@ -82,9 +82,9 @@ def scale_by_madgrad(
         )
 
     def update_fn(updates, state, params=None):
+        updates = _checks.checked_updates(fn, updates, state, MadgradState, "s")
         if params is None:
             raise ValueError(f"{fn}: `update` needs `params` (x_t), got None.")
-        updates = _checks.checked_updates(fn, updates, state, MadgradState, "s")
         params = tm.as_arrays(params)
         eta = learning_rate(state.count) if _checks.is_schedule(learning_rate) else (
             learning_rate

@@ -131,9 +131,9 @@ def schedule_free(
         )
 
     def update_fn(updates, state, params=None, **extra_args):
+        updates = _checks.checked_updates(fn, updates, state, ScheduleFreeState, "z")
         if params is None:
             raise ValueError(f"{fn}: `update` needs `params` (y_t), got None.")
-        updates = _checks.checked_updates(fn, updates, state, ScheduleFreeState, "z")
         params = tm.as_arrays(params)
         # 1) The averaging weight of this step.
         eta = learning_rate
