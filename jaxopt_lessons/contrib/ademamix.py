@@ -123,7 +123,9 @@ def scale_by_ademamix(
 
     def update_fn(updates, state, params=None):
         del params
-        updates = _checks.checked_updates(fn, updates, state, ScaleByAdemamixState, "m1")
+        updates = _checks.checked_updates(
+            fn, updates, state, ScaleByAdemamixState, "m1"
+        )
         b3_t, alpha_t = _at(b3, state.count_m2), _at(alpha, state.count_m2)
         # 1) Two averages of the direction, one of the scale.
         m1 = tm.ema_update(updates, state.m1, b1)

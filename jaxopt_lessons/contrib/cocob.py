@@ -92,7 +92,9 @@ def scale_by_cocob(
         params = tm.as_arrays(params)
         x0 = state.init_particles
         # 1) Bookkeeping of the game: bounds, totals, winnings, the bet.
-        scale = jax.tree.map(lambda L, g: jnp.maximum(L, jnp.abs(g)), state.scale, updates)
+        scale = jax.tree.map(
+            lambda L, g: jnp.maximum(L, jnp.abs(g)), state.scale, updates
+        )
         total = jax.tree.map(lambda G, g: G + jnp.abs(g), state.subgradients, updates)
         reward = jax.tree.map(
             lambda R, g, x, x0_: jnp.maximum(R - g * (x - x0_), 0),

@@ -86,15 +86,19 @@ def scale_by_madgrad(
         if params is None:
             raise ValueError(f"{fn}: `update` needs `params` (x_t), got None.")
         params = tm.as_arrays(params)
-        eta = learning_rate(state.count) if _checks.is_schedule(learning_rate) else (
-            learning_rate
+        eta = (
+            learning_rate(state.count)
+            if _checks.is_schedule(learning_rate)
+            else (learning_rate)
         )
         weight = (eta + eps) * jnp.sqrt(state.count + 1)
         # 1) Weighted sums of the gradients and of their squares.
         grad_sum_sq = jax.tree.map(
             lambda q, g: q + (weight * g**2).astype(g.dtype), state.grad_sum_sq, updates
         )
-        s = jax.tree.map(lambda a, g: a + (weight * g).astype(g.dtype), state.s, updates)
+        s = jax.tree.map(
+            lambda a, g: a + (weight * g).astype(g.dtype), state.s, updates
+        )
         # 2) The dual-averaging point, and a move part of the way to it.
         z = jax.tree.map(
             lambda x0, a, q: x0 - a / (jnp.cbrt(q) + eps), state.x0, s, grad_sum_sq

@@ -205,7 +205,9 @@ def _find_schedule_free_state(state: Any) -> ScheduleFreeState | None:
 def _check_warmup(fn: str, warmup_steps: Any) -> None:
     if warmup_steps is None:
         return
-    if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, (int, jnp.integer)):
+    if isinstance(warmup_steps, bool) or not isinstance(
+        warmup_steps, (int, jnp.integer)
+    ):
         raise TypeError(
             f"{fn}: `warmup_steps` must be None or an int, got {warmup_steps!r} "
             f"of type {type(warmup_steps).__name__}."

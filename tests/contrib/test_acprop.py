@@ -26,8 +26,18 @@ from tests.contrib import _against_optax as A
 from tests.optimizers import _family
 
 
-def reference(grads, params, *, lr, b1=0.9, b2=0.999, eps=1e-16, eps_root=1e-16,
-              weight_decay=0.0, centre_on_new=True):
+def reference(
+    grads,
+    params,
+    *,
+    lr,
+    b1=0.9,
+    b2=0.999,
+    eps=1e-16,
+    eps_root=1e-16,
+    weight_decay=0.0,
+    centre_on_new=True,
+):
     """ACProp, Zhuang et al. 2021, Algorithm 2, as Optax's docstring states it:
     one leaf, float64. Returns the updates and (mu, nu) of every step."""
     g_all = np.asarray(grads, np.float64)
@@ -49,8 +59,10 @@ def reference(grads, params, *, lr, b1=0.9, b2=0.999, eps=1e-16, eps_root=1e-16,
 
 def schedule(count):
     """Two constant pieces: the same number in float32 and float64 code."""
-    return jnp.where(count < 20, 0.02, 0.005) if not isinstance(count, int) else (
-        0.02 if count < 20 else 0.005
+    return (
+        jnp.where(count < 20, 0.02, 0.005)
+        if not isinstance(count, int)
+        else (0.02 if count < 20 else 0.005)
     )
 
 
@@ -74,8 +86,9 @@ def _factory_kwargs(setting):
 
 def _assert_follows(tx, setting, dtype, jit, centre_on_new):
     params, grads, updates, leaves = _run(tx, dtype, jit)
-    want_u, want_mu, want_nu = reference(grads, params, centre_on_new=centre_on_new,
-                                         **setting)
+    want_u, want_mu, want_nu = reference(
+        grads, params, centre_on_new=centre_on_new, **setting
+    )
     # leaves: count, mu, nu of scale_by_acprop (and add_decayed_weights's
     # state, which holds no arrays for a constant decay).
     count, mu, nu = leaves[:3]
@@ -92,20 +105,35 @@ def _assert_follows(tx, setting, dtype, jit, centre_on_new):
 @pytest.mark.parametrize("setting", SETTINGS, ids=["defaults", "options"])
 @pytest.mark.parametrize("jit", [True, False], ids=["jit", "eager"])
 def test_ours_follows_the_rule_float32(setting, jit):
-    _assert_follows(jol.contrib.acprop(**_factory_kwargs(setting)), setting,
-                    jnp.float32, jit, centre_on_new=True)
+    _assert_follows(
+        jol.contrib.acprop(**_factory_kwargs(setting)),
+        setting,
+        jnp.float32,
+        jit,
+        centre_on_new=True,
+    )
 
 
 @pytest.mark.parametrize("setting", SETTINGS, ids=["defaults", "options"])
 def test_ours_follows_the_rule_float64(setting, x64):
-    _assert_follows(jol.contrib.acprop(**_factory_kwargs(setting)), setting,
-                    jnp.float64, True, centre_on_new=True)
+    _assert_follows(
+        jol.contrib.acprop(**_factory_kwargs(setting)),
+        setting,
+        jnp.float64,
+        True,
+        centre_on_new=True,
+    )
 
 
 @pytest.mark.parametrize("setting", SETTINGS, ids=["defaults", "options"])
 def test_optax_follows_the_same_code_centred_on_the_old_momentum(setting, x64):
-    _assert_follows(optax.contrib.acprop(**_factory_kwargs(setting)), setting,
-                    jnp.float64, True, centre_on_new=False)
+    _assert_follows(
+        optax.contrib.acprop(**_factory_kwargs(setting)),
+        setting,
+        jnp.float64,
+        True,
+        centre_on_new=False,
+    )
 
 
 def test_the_difference_on_the_second_moment_of_step_one():
@@ -120,10 +148,12 @@ def test_the_difference_on_the_second_moment_of_step_one():
 
 def test_inject_hyperparams_gives_the_same_trajectory():
     kwargs = dict(learning_rate=A.lr_schedule, b1=0.8, weight_decay=0.01)
-    ours = _family.side_by_side({
-        "plain": jol.contrib.acprop(**kwargs),
-        "injected": optax.inject_hyperparams(jol.contrib.acprop)(**kwargs),
-    })
+    ours = _family.side_by_side(
+        {
+            "plain": jol.contrib.acprop(**kwargs),
+            "injected": optax.inject_hyperparams(jol.contrib.acprop)(**kwargs),
+        }
+    )
     params = _family.small_tree()
     one = helpers.random_grads(params, 60)
     grads = {"plain": one, "injected": one}

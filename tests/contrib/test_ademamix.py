@@ -89,7 +89,9 @@ def test_mu_dtype_is_kept_where_optax_lets_it_drift():
     ref = optax.contrib.ademamix(0.1, mu_dtype=jnp.bfloat16)
     u, state = ours.update(grads, ours.init(params), params)
     u_ref, state_ref = ref.update(grads, ref.init(params), params)
-    assert {state[0].m1.dtype, state[0].m2.dtype, state[0].nu.dtype} == {jnp.dtype(jnp.bfloat16)}
+    assert {state[0].m1.dtype, state[0].m2.dtype, state[0].nu.dtype} == {
+        jnp.dtype(jnp.bfloat16)
+    }
     assert state_ref[0].m1.dtype == jnp.float32
     np.testing.assert_allclose(u, u_ref, rtol=2e-2)
 

@@ -57,7 +57,9 @@ def test_first_steps_follow_the_paper():
     np.testing.assert_array_equal(u0, 0.0)
     normed = np.clip(np.asarray(g1) / np.maximum(np.abs(np.asarray(g0)), 1e-6), -1, 1)
     np.testing.assert_allclose(u1, 0.1 * normed, rtol=1e-6)
-    np.testing.assert_allclose(state.nu, 0.5 * np.asarray(g0) ** 2 + 0.5 * np.asarray(g1) ** 2)
+    np.testing.assert_allclose(
+        state.nu, 0.5 * np.asarray(g0) ** 2 + 0.5 * np.asarray(g1) ** 2
+    )
 
 
 @pytest.mark.parametrize(

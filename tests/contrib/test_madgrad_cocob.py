@@ -55,7 +55,9 @@ def test_cocob_first_step_follows_the_paper():
     x = jnp.asarray([1.0, -2.0])
     g = jnp.asarray([0.5, -4.0])
     u, _ = tx.update(g, tx.init(x), x)
-    np.testing.assert_allclose(u, -np.asarray(g) / (3.0 * np.abs(np.asarray(g))), rtol=1e-6)
+    np.testing.assert_allclose(
+        u, -np.asarray(g) / (3.0 * np.abs(np.asarray(g))), rtol=1e-6
+    )
 
 
 def test_madgrad_with_no_momentum_jumps_to_the_dual_average():
@@ -79,7 +81,9 @@ def test_madgrad_with_no_momentum_jumps_to_the_dual_average():
         ("cocob", {"eps": 0.0}, ValueError, "`eps` must be positive"),
     ],
 )  # fmt: skip
-def test_bad_hyperparameters_are_refused_at_construction(factory, kwargs, error, message):
+def test_bad_hyperparameters_are_refused_at_construction(
+    factory, kwargs, error, message
+):
     with pytest.raises(error, match=r"^" + factory + ":") as info:
         getattr(jol.contrib, factory)(**kwargs)
     assert message in str(info.value)

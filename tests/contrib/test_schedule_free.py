@@ -39,7 +39,10 @@ def _wrapped(base_name, **base_kwargs):
     return A.Case(f"schedule_free({base_name})", build)
 
 
-DEFAULTS = [A.call("schedule_free_adamw"), A.call("schedule_free_sgd", learning_rate=0.1)]
+DEFAULTS = [
+    A.call("schedule_free_adamw"),
+    A.call("schedule_free_sgd", learning_rate=0.1),
+]
 
 GRID = DEFAULTS + [
     A.call("schedule_free_adamw", learning_rate=0.01, b1=0.5, b2=0.9, eps=1e-6,
@@ -80,7 +83,8 @@ def test_eval_params_match_optax():
     helpers.assert_close_every_step(
         jax.tree.map(lambda x: x[None], got[jol.contrib]),
         jax.tree.map(lambda x: x[None], got[optax.contrib]),
-        helpers.F32, "eval params",
+        helpers.F32,
+        "eval params",
     )
 
 
@@ -88,7 +92,9 @@ def test_eval_params_find_the_state_inside_a_chain_and_refuse_others():
     tx = optax.chain(optax.clip(1.0), jol.contrib.schedule_free_sgd(0.1))
     params = jnp.ones(3)
     state = tx.init(params)
-    np.testing.assert_allclose(jol.contrib.schedule_free_eval_params(state, params), 1.0)
+    np.testing.assert_allclose(
+        jol.contrib.schedule_free_eval_params(state, params), 1.0
+    )
     with pytest.raises(ValueError, match="^schedule_free_eval_params: `state` must"):
         jol.contrib.schedule_free_eval_params(optax.adam(0.1).init(params), params)
 
@@ -143,8 +149,13 @@ def authors_trajectory(kind, params, grads):
 
 def ours(kind, module=jol.contrib):
     s = SETTINGS[kind]
-    common = dict(learning_rate=s["lr"], warmup_steps=s["warmup_steps"], b1=s["b1"],
-                  weight_decay=s["weight_decay"], weight_lr_power=s["weight_lr_power"])
+    common = dict(
+        learning_rate=s["lr"],
+        warmup_steps=s["warmup_steps"],
+        b1=s["b1"],
+        weight_decay=s["weight_decay"],
+        weight_lr_power=s["weight_lr_power"],
+    )
     if kind == "adamw":
         return module.schedule_free_adamw(b2=s["b2"], eps=s["eps"], **common)
     return module.schedule_free_sgd(**common)
@@ -161,15 +172,17 @@ def _trajectory(tx, dtype, jit, steps=60):
 @pytest.mark.parametrize("jit", [True, False], ids=["jit", "eager"])
 def test_warmup_follows_the_authors_code_float32(kind, jit):
     params, grads, ys = _trajectory(ours(kind), jnp.float32, jit)
-    np.testing.assert_allclose(ys, authors_trajectory(kind, params, grads),
-                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        ys, authors_trajectory(kind, params, grads), rtol=1e-4, atol=1e-5
+    )
 
 
 @pytest.mark.parametrize("kind", ["adamw", "sgd"])
 def test_warmup_follows_the_authors_code_float64(kind, x64):
     params, grads, ys = _trajectory(ours(kind), jnp.float64, True)
-    np.testing.assert_allclose(ys, authors_trajectory(kind, params, grads),
-                               rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(
+        ys, authors_trajectory(kind, params, grads), rtol=1e-12, atol=1e-13
+    )
 
 
 @pytest.mark.parametrize("kind", ["adamw", "sgd"])
@@ -188,15 +201,21 @@ def test_the_transcription_is_the_authors_package(kind):
     torch = pytest.importorskip("torch")
     s = SETTINGS[kind]
     params = np.linspace(-1.0, 1.0, 6)
-    grads = np.asarray(helpers.random_grads(jnp.asarray(params, jnp.float32), 60),
-                       np.float64)
+    grads = np.asarray(
+        helpers.random_grads(jnp.asarray(params, jnp.float32), 60), np.float64
+    )
     p = torch.nn.Parameter(torch.tensor(params, dtype=torch.float64))
-    common = dict(lr=s["lr"], warmup_steps=s["warmup_steps"],
-                  weight_decay=s["weight_decay"], weight_lr_power=s["weight_lr_power"],
-                  foreach=False)
+    common = dict(
+        lr=s["lr"],
+        warmup_steps=s["warmup_steps"],
+        weight_decay=s["weight_decay"],
+        weight_lr_power=s["weight_lr_power"],
+        foreach=False,
+    )
     if kind == "adamw":
-        opt = schedulefree.AdamWScheduleFree([p], betas=(s["b1"], s["b2"]),
-                                             eps=s["eps"], **common)
+        opt = schedulefree.AdamWScheduleFree(
+            [p], betas=(s["b1"], s["b2"]), eps=s["eps"], **common
+        )
     else:
         opt = schedulefree.SGDScheduleFree([p], momentum=s["b1"], **common)
     opt.train()
@@ -205,8 +224,9 @@ def test_the_transcription_is_the_authors_package(kind):
         p.grad = torch.tensor(g, dtype=torch.float64)
         opt.step()
         ys.append(p.detach().numpy().copy())
-    np.testing.assert_allclose(np.stack(ys), authors_trajectory(kind, params, grads),
-                               rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(
+        np.stack(ys), authors_trajectory(kind, params, grads), rtol=1e-12, atol=1e-14
+    )
 
 
 @pytest.mark.parametrize(
@@ -220,7 +240,9 @@ def test_the_transcription_is_the_authors_package(kind):
         ("schedule_free_adamw", {"state_dtype": jnp.int32}, ValueError, "`state_dtype`"),
     ],
 )  # fmt: skip
-def test_bad_hyperparameters_are_refused_at_construction(factory, kwargs, error, message):
+def test_bad_hyperparameters_are_refused_at_construction(
+    factory, kwargs, error, message
+):
     with pytest.raises(error, match=r"^" + factory + ":") as info:
         getattr(jol.contrib, factory)(**kwargs)
     assert message in str(info.value)
