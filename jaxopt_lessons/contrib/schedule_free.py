@@ -46,12 +46,6 @@ def _check_b1(fn: str, b1: Any) -> None:
         )
 
 
-def _lowest_float_dtype(params: Any) -> Any:
-    """The narrowest float dtype among the params (Optax's 'lowest')."""
-    dtypes = [jnp.asarray(p).dtype for p in jax.tree.leaves(params)]
-    return min(dtypes, key=lambda d: jnp.finfo(d).bits) if dtypes else jnp.float32
-
-
 def schedule_free(
     base_optimizer: optax.GradientTransformation,
     learning_rate: optax.ScalarOrSchedule,
@@ -119,7 +113,8 @@ def schedule_free(
     def init_fn(params):
         _checks.check_float_params(fn, params)
         params = tm.as_arrays(params)
-        dtype = _lowest_float_dtype(params)
+        # The scalars' dtype: the params' lowest precision, as Optax's.
+        dtype = optax.tree.dtype(params, "lowest")
         z = tm.cast(params, state_dtype)
         return ScheduleFreeState(
             b1=jnp.asarray(b1, dtype=dtype),
