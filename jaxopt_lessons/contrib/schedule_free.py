@@ -225,8 +225,14 @@ def _rates(fn: str, learning_rate: Any, warmup_steps: Any) -> tuple[Any, Any]:
 
     def warmup(count):
         # Optax's warmup_constant_schedule, in the precision of η (Optax's
-        # divides the int32 count in float32, even with float64 enabled).
-        return learning_rate * jnp.minimum(count, warmup_steps) / warmup_steps
+        # divides the int32 count in float32, even with float64 enabled); a
+        # schedule η is multiplied by the ramp.
+        eta = (
+            learning_rate(count)
+            if _checks.is_schedule(learning_rate)
+            else (learning_rate)
+        )
+        return eta * jnp.minimum(count, warmup_steps) / warmup_steps
 
     return warmup, lambda count: warmup(count + 1)
 
@@ -243,7 +249,8 @@ def schedule_free_sgd(
     """Schedule-free SGD: `schedule_free` around `sgd(learning_rate)`.
 
     z_t = z_{t-1} − η_t · (g_t + λ · y_t); the rest as `schedule_free`.
-    `warmup_steps` W ramps η linearly, η_t = η · min(t, W) / W for t from 1.
+    `warmup_steps` W ramps η linearly, η_t = η · min(t, W) / W for t from 1
+    (a schedule η is multiplied by the ramp; `schedule_free_adamw` alike).
 
     Same signature, defaults and state layout as
     `optax.contrib.schedule_free_sgd`.
