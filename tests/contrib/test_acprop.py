@@ -154,7 +154,7 @@ def test_inject_hyperparams_gives_the_same_trajectory():
             "injected": optax.inject_hyperparams(jol.contrib.acprop)(**kwargs),
         }
     )
-    params = _family.small_tree()
+    params = A.two_leaves()
     one = helpers.random_grads(params, 60)
     grads = {"plain": one, "injected": one}
     updates, _, _ = helpers.run_trajectory(

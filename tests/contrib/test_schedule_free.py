@@ -25,7 +25,6 @@ import pytest
 import jaxopt_lessons as jol
 from tests import helpers
 from tests.contrib import _against_optax as A
-from tests.optimizers import _family
 
 
 def _wrapped(base_name, **base_kwargs):
@@ -70,7 +69,7 @@ def test_float64_defaults_match_optax(x64):
 
 
 def test_eval_params_match_optax():
-    params = _family.small_tree()
+    params = A.two_leaves()
     grads = helpers.random_grads(params, 5)
     got = {}
     for module in (jol.contrib, optax.contrib):
