@@ -544,6 +544,7 @@ OVERRIDES.update(
 )
 # --- end of contrib: AdEMAMix ... schedule-free -----------------------------
 
+
 class UnknownArgument(AssertionError):
     pass
 
