@@ -94,7 +94,8 @@ def scale_by_adopt(
     Raises:
         ValueError: a decay outside [0, 1); `eps` not positive; a non-float
             dtype.
-        TypeError: a flag not a bool; `clip_value_fn` not callable.
+        TypeError: a flag not a bool; `clip_value_fn` not callable; complex
+            parameters with `use_clipping` (complex numbers have no order).
 
     References:
         Taniguchi, Harada, Minegishi, Oshima, Jeong, Nagahara, Iiyama, Suzuki,
@@ -111,6 +112,10 @@ def scale_by_adopt(
     _check_clip_value_fn(fn, clip_value_fn)
 
     def init_fn(params):
+        if use_clipping:
+            # A complex number has no order to clip by (Optax fails inside
+            # jnp.clip); without clipping the rule is defined for them.
+            tm.reject_complex(fn, params)
         return init_adam_state(fn, params, mu_dtype)
 
     def update_fn(updates, state, params=None):

@@ -86,3 +86,12 @@ def test_state_dtypes_are_stable_under_scan():
 
     state, _ = jax.lax.scan(step, tx.init(params), jnp.ones((4, 3)))
     assert state[0].mu.dtype == jnp.bfloat16 and state[0].nu.dtype == jnp.float32
+
+
+def test_complex_parameters_need_use_clipping_false():
+    params = jnp.ones(2, jnp.complex64)
+    with pytest.raises(TypeError, match="^adopt: complex parameters are not supported"):
+        jol.contrib.adopt(0.1).init(params)
+    tx = jol.contrib.adopt(0.1, use_clipping=False)
+    u, _ = tx.update(params, tx.init(params), params)
+    assert u.dtype == jnp.complex64
