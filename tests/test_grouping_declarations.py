@@ -123,10 +123,15 @@ CONTRIB_EXTRA = {
 }
 
 
+#: A wrapper of a whole optimizer declares nothing: a declaration would vouch
+#: for the optimizer it wraps, which is judged by its own blocks' declarations.
+UNDECLARED_WRAPPERS = {"schedule_free"}
+
+
 def _contrib_transforms():
     from jaxopt_lessons import contrib
 
-    return contrib.TRANSFORMS
+    return [n for n in contrib.TRANSFORMS if n not in UNDECLARED_WRAPPERS]
 
 
 def _build_contrib(contrib, name):
@@ -176,3 +181,15 @@ def test_contrib_normalize_gives_the_per_leaf_numbers():
         helpers.F32,
         "normalize grouped against per leaf",
     )
+
+
+def test_a_wrapper_that_declares_nothing_leaves_the_verdict_to_its_base():
+    """`schedule_free` around an elementwise optimizer groups; around one that
+    reduces per leaf (LAMB's trust ratio), `grouped` refuses it and names the
+    wrapped block."""
+    sf = jol.contrib.schedule_free
+    assert g.declaration_of(sf) is None
+    params = helpers.mixed_tree()
+    assert g.problems_of(sf(jol.adam(0.1), 0.1), params) == ()
+    refused = g.problems_of(sf(jol.lamb(0.1), 0.1), params)
+    assert any("scale_by_trust_ratio" in p for p in refused), refused

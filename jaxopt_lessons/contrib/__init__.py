@@ -70,10 +70,62 @@ OPTIMIZERS: tuple[str, ...] = (*_SAM_DP_GALORE_SOPHIA_OPTIMIZERS,)
 #: Building blocks: `scale_by_*` transforms and helpers.
 TRANSFORMS: tuple[str, ...] = (*_SAM_DP_GALORE_SOPHIA_TRANSFORMS,)
 
-__all__ = [
-    "OPTIMIZERS",
-    "TRANSFORMS",
-    *OPTIMIZERS,
-    *TRANSFORMS,
-    *_SAM_DP_GALORE_SOPHIA_STATES,
-]
+#: Other public names: state classes and functions that are not factories.
+_OTHERS: tuple[str, ...] = _SAM_DP_GALORE_SOPHIA_STATES
+
+# --- AdEMAMix, ADOPT, ACProp, MADGRAD, COCOB, schedule-free -----------------
+from jaxopt_lessons.contrib.acprop import acprop, scale_by_acprop  # noqa: E402
+from jaxopt_lessons.contrib.ademamix import (  # noqa: E402
+    ScaleByAdemamixState,
+    ScaleBySimplifiedAdEMAMixState,
+    ademamix,
+    scale_by_ademamix,
+    scale_by_simplified_ademamix,
+    simplified_ademamix,
+)
+from jaxopt_lessons.contrib.adopt import adopt, scale_by_adopt  # noqa: E402
+from jaxopt_lessons.contrib.cocob import COCOBState, cocob, scale_by_cocob  # noqa: E402
+from jaxopt_lessons.contrib.madgrad import (  # noqa: E402
+    MadgradState,
+    madgrad,
+    scale_by_madgrad,
+)
+from jaxopt_lessons.contrib.schedule_free import (  # noqa: E402
+    ScheduleFreeState,
+    schedule_free,
+    schedule_free_adamw,
+    schedule_free_eval_params,
+    schedule_free_sgd,
+)
+
+OPTIMIZERS += (
+    "acprop",
+    "ademamix",
+    "adopt",
+    "cocob",
+    "madgrad",
+    "schedule_free_adamw",
+    "schedule_free_sgd",
+    "simplified_ademamix",
+)
+# `schedule_free` wraps a base optimizer: a building block.
+TRANSFORMS += (
+    "scale_by_acprop",
+    "scale_by_ademamix",
+    "scale_by_adopt",
+    "scale_by_cocob",
+    "scale_by_madgrad",
+    "scale_by_simplified_ademamix",
+    "schedule_free",
+)
+_OTHERS += (
+    "COCOBState",
+    "MadgradState",
+    "ScaleByAdemamixState",
+    "ScaleBySimplifiedAdEMAMixState",
+    "ScheduleFreeState",
+    "schedule_free_eval_params",
+)
+# --- end of AdEMAMix ... schedule-free ---------------------------------------
+
+__all__ = ["OPTIMIZERS", "TRANSFORMS", *OPTIMIZERS, *TRANSFORMS, *_OTHERS]

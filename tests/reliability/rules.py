@@ -497,6 +497,54 @@ OVERRIDES: dict[str, Rule] = {
 }
 
 
+# --- contrib: AdEMAMix, ADOPT, ACProp, MADGRAD, COCOB, schedule-free --------
+
+
+def _open_closed_unit() -> Rule:
+    """(0, 1]: schedule-free's β, by which y is divided to recover x."""
+    return Rule(
+        valid=st.one_of(_reals(0.0, 1.0, exclude_low=True), _fixed(0.5, 1.0)),
+        bad_values=st.one_of(
+            st.floats(max_value=0.0),
+            st.floats(min_value=1.0, exclude_min=True),
+            _NON_FINITE,
+        ),
+        bad_types=st.one_of(_NOT_A_NUMBER, st.just(None)),
+    )
+
+
+RULES.update(
+    {
+        # ADOPT's clipping: a flag and a function of the step count.
+        "use_clipping": FLAG,
+        "clip_value_fn": Rule(
+            valid=st.sampled_from([lambda t: t**0.25, lambda t: 2.0 + 0.0 * t]),
+            bad_types=st.sampled_from([0.5, None, "sqrt"]),
+        ),
+        # Schedule-free: the wrapped optimizer, the warmup, the weights' power.
+        "base_optimizer": Rule(
+            valid=st.sampled_from([optax.sgd(0.1), jol.adam(0.01)]),
+            bad_types=st.sampled_from([0.1, None, "adam"]),
+            required=optax.sgd(0.1),
+        ),
+        "warmup_steps": Rule(
+            valid=st.one_of(st.none(), st.integers(1, 1000)),
+            bad_values=st.integers(max_value=0),
+            bad_types=st.sampled_from([2.5, "10", True, [10]]),
+        ),
+        "weight_lr_power": non_negative(high=10.0),
+    }
+)
+OVERRIDES.update(
+    {
+        "contrib.schedule_free.b1": _open_closed_unit(),
+        "contrib.schedule_free_sgd.b1": _open_closed_unit(),
+        "contrib.schedule_free_adamw.b1": _open_closed_unit(),
+    }
+)
+# --- end of contrib: AdEMAMix ... schedule-free -----------------------------
+
+
 class UnknownArgument(AssertionError):
     pass
 

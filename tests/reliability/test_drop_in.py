@@ -22,7 +22,7 @@ import pytest
 import jaxopt_lessons as jol
 from tests.reliability import rules, training
 
-FACTORIES = rules.factories("optimizers", "transforms")
+FACTORIES = rules.factories("optimizers", "transforms", "contrib")
 PARAMS = {"w": jnp.asarray([[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]]), "b": jnp.ones(3)}
 GRADS = {"w": jnp.asarray([[0.1, 0.2, -0.3], [0.0, -1.0, 2.0]]), "b": -jnp.ones(3)}
 
