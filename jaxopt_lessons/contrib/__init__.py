@@ -16,10 +16,60 @@ sharded state, non-finite gradients and low precision.
 
 # Each module below adds its names to the lists at the end.
 
+# Learning-rate-free and adaptive-step methods, and reduce_on_plateau.
+from jaxopt_lessons.contrib.dadapt_adamw import (
+    DAdaptAdamWState,
+    dadapt_adamw,
+    scale_by_dadapt_adamw,
+)
+from jaxopt_lessons.contrib.dog import DoGState, dog, scale_by_dog
+from jaxopt_lessons.contrib.dowg import DoWGState, dowg, scale_by_dowg
+from jaxopt_lessons.contrib.mechanic import MechanicState, mechanize
+from jaxopt_lessons.contrib.momo import MomoState, momo, scale_by_momo
+from jaxopt_lessons.contrib.momo_adam import (
+    MomoAdamState,
+    momo_adam,
+    scale_by_momo_adam,
+)
+from jaxopt_lessons.contrib.prodigy import ProdigyState, prodigy, scale_by_prodigy
+from jaxopt_lessons.contrib.reduce_on_plateau import (
+    ReduceLROnPlateauState,
+    reduce_on_plateau,
+)
+
+_ADAPTIVE_OPTIMIZERS = (
+    "dadapt_adamw",
+    "dog",
+    "dowg",
+    "mechanize",
+    "momo",
+    "momo_adam",
+    "prodigy",
+)
+_ADAPTIVE_TRANSFORMS = (
+    "reduce_on_plateau",
+    "scale_by_dadapt_adamw",
+    "scale_by_dog",
+    "scale_by_dowg",
+    "scale_by_momo",
+    "scale_by_momo_adam",
+    "scale_by_prodigy",
+)
+_ADAPTIVE_STATES = (
+    "DAdaptAdamWState",
+    "DoGState",
+    "DoWGState",
+    "MechanicState",
+    "MomoAdamState",
+    "MomoState",
+    "ProdigyState",
+    "ReduceLROnPlateauState",
+)
+
 #: Whole optimizers (learning rate first, or learning-rate free).
-OPTIMIZERS: tuple[str, ...] = ()
+OPTIMIZERS: tuple[str, ...] = (*_ADAPTIVE_OPTIMIZERS,)
 
 #: Building blocks: `scale_by_*` transforms and helpers.
-TRANSFORMS: tuple[str, ...] = ()
+TRANSFORMS: tuple[str, ...] = (*_ADAPTIVE_TRANSFORMS,)
 
-__all__ = ["OPTIMIZERS", "TRANSFORMS", *OPTIMIZERS, *TRANSFORMS]
+__all__ = ["OPTIMIZERS", "TRANSFORMS", *OPTIMIZERS, *TRANSFORMS, *_ADAPTIVE_STATES]
