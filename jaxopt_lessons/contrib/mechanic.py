@@ -112,7 +112,8 @@ def mechanize(
         )
         # The params really trained from (a pretrained model may have
         # replaced the initial ones after `init`).
-        x0 = jax.lax.cond(state.count == 0, lambda: params, lambda: state.x0)
+        first = state.count == 0
+        x0 = jax.tree.map(lambda p, a: jnp.where(first, p, a), params, state.x0)
         s_sum = jnp.sum(state.s)
         # 1) Mechanic's own weight decay on the raw gradient.
         pull = (

@@ -141,7 +141,13 @@ def reduce_on_plateau(
         state = state._replace(
             avg_value=average.astype(state.avg_value.dtype), count=count
         )
-        state = jax.lax.cond(count == accumulation_size, evaluate, lambda s: s, state)
+        # Every call computes the evaluation (a few scalar operations) and
+        # keeps it only when the accumulation is complete: a select, not a
+        # `lax.cond`, which eagerly would compile its branches at every call.
+        done = count == accumulation_size
+        state = jax.tree.map(
+            lambda new, old: jnp.where(done, new, old), evaluate(state), state
+        )
         return jax.tree.map(lambda g: state.scale * g, updates), state
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)
