@@ -129,8 +129,11 @@ def check_betas(fn: str, name: str, betas: Any) -> tuple[Any, Any]:
 
 
 def check_integer(fn: str, name: str, value: Any, low: int) -> None:
-    """A Python or NumPy integer (not a bool) >= `low`."""
+    """A Python or NumPy integer (not a bool) >= `low`; skipped for tracers
+    (`optax.inject_hyperparams` passes its hyperparameters as arrays)."""
     fn = _checks.caller(fn)
+    if isinstance(value, jax.core.Tracer):
+        return
     if isinstance(value, (bool, np.bool_)) or not (
         isinstance(value, (int, np.integer))
         or (_checks.is_integer_array(value) and np.ndim(value) == 0)

@@ -74,13 +74,13 @@ def reduce_on_plateau(
     which is exactly Optax's product for b > 0 and stays +∞ at the start.
     """
     fn = _checks.caller("reduce_on_plateau")
+    _checks.check_positive(fn, "factor", factor)
     _checks.check_interval(fn, "factor", factor, 0.0, 1.0)
-    if factor == 0:
-        raise ValueError(f"{fn}: `factor` must lie in (0, 1), got {factor!r}.")
     _adaptive.check_integer(fn, "patience", patience, 1)
     _checks.check_interval(fn, "rtol", rtol, 0.0, 1.0, high_closed=True)
     _checks.check_non_negative(fn, "atol", atol)
-    if rtol == 0 and atol == 0:
+    concrete = not any(isinstance(v, jax.core.Tracer) for v in (rtol, atol))
+    if concrete and rtol == 0 and atol == 0:
         raise ValueError(
             f"{fn}: `rtol` and `atol` cannot both be 0 (any decrease of the loss, "
             "however small, would reset the plateau count); got rtol=0, atol=0."
@@ -90,6 +90,7 @@ def reduce_on_plateau(
     _checks.check_non_negative(fn, "min_scale", min_scale)
 
     def init_fn(params):
+        _checks.check_float_params(fn, params)
         params = tm.as_arrays(params)
         low = optax.tree.dtype(params, "lowest")
         high = optax.tree.dtype(params, "highest")
