@@ -49,7 +49,7 @@ def scale_by_prodigy(
         d     = max(d, c · r / ‖s‖₁)                 (c = `estim_lr_coef`)
         step  = d_lr · m / (√v + d · ε) + λ · d_lr · x
 
-    The new d enters ε's term, as in the paper's reference code.
+    The new d enters ε's term, as in Optax.
 
     Args:
         learning_rate: η, a multiplier of d (>= 0) or a schedule of the step
