@@ -52,7 +52,7 @@ def scale_by_momo(
         γ = ρ · γ + (1 − ρ) · ⟨g, x⟩
         h = (1 + αλ) · (f̄ − f* − γ) + ⟨d, x⟩
         τ = min(α, max(h, 0) / ‖d‖²)            (τ = 0 where ‖d‖² <= 2⁻⁵²)
-        step = αλ / (1 + αλ) · x + τ · d
+        step = (αλ · x + τ · d) / (1 + αλ),  so x − step = (x − τ · d) / (1 + αλ)
 
     With `adapt_lower_bound`, f* is the state's `lb`, lowered before the
     step to max(c / (2(1 + αλ)), `lower_bound`) when
@@ -64,7 +64,8 @@ def scale_by_momo(
             own cap does the rest), or a schedule of the step count.
         beta: β in [0, 1), the averaging of gradients, losses and ⟨g, x⟩.
         lower_bound: f*, a lower bound of the loss (any finite real).
-        weight_decay: λ >= 0, applied as the proximal step of λ/2·‖x‖².
+        weight_decay: λ >= 0, applied as the proximal step of λ/2·‖x‖²
+            (the paper's x ← (x − τd)/(1 + αλ)).
         adapt_lower_bound: estimate f* on the fly (starting at
             `lower_bound`) when no good bound is known.
 
@@ -75,6 +76,15 @@ def scale_by_momo(
     Raises:
         ValueError: an argument out of range; `update` without params.
         TypeError: `update` without `value`; `adapt_lower_bound` not a bool.
+
+    Differences from Optax (`optax.contrib.momo`, of which this block is the
+    negation), with weight decay only: Optax divides only x by 1 + αλ,
+    x ← x/(1 + αλ) − τ·d, so its steps are too long by τ·d·αλ/(1 + αλ) (a
+    tenth of the step at α = 1, λ = 0.1); here the whole step is divided, as
+    in the paper and in its authors' implementation (momo-opt 0.1.0,
+    `Momo.step`: ``p.add_(grad_avg, alpha=-tau)`` then
+    ``p.div_(1 + lr*lmbda)``); reported upstream (google-deepmind/optax pull
+    request 1787). The step size τ and the state are Optax's.
 
     References:
         Schaipp, Ohana, Eickenberg, Defazio, Gower, "MoMo: Momentum Models
@@ -127,7 +137,10 @@ def scale_by_momo(
         polyak = jnp.where(d_sq <= jnp.finfo(float).eps, 0.0, polyak)
         tau = jnp.minimum(alpha, polyak)
         step = jax.tree.map(
-            lambda d, x: (alpha * weight_decay) / shrink * x + tau * d, exp_avg, params
+            # x − step = (x − τ·d) / (1 + αλ): the proximal step of λ/2·‖x‖².
+            lambda d, x: (alpha * weight_decay * x + tau * d) / shrink,
+            exp_avg,
+            params,
         )
         if adapt_lower_bound:
             lb = jnp.maximum(

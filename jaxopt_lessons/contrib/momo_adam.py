@@ -46,7 +46,7 @@ def scale_by_momo_adam(
         γ = β₁ · γ + (1 − β₁) · ⟨g, x⟩
         h = (1 + αλ) · (f̄ − ρ · f* − γ) + ⟨d, x⟩
         τ = min(α / ρ, max(h, 0) / ⟨d, d / D⟩)      (τ = 0 where ⟨d, d/D⟩ <= 2⁻⁵²)
-        step = αλ / (1 + αλ) · x + τ · d / D
+        step = (αλ · x + τ · d / D) / (1 + αλ),  so x − step = (x − τ · d / D) / (1 + αλ)
 
     With `adapt_lower_bound`, f* is the state's `lb`: lowered before the
     step to max(c / (2ρ(1 + αλ)), `lower_bound`) when
@@ -59,7 +59,8 @@ def scale_by_momo_adam(
         b2: β₂ in [0, 1), the second-moment decay.
         eps: ε > 0, added to Adam's √v̂.
         lower_bound: f*, a lower bound of the loss (any finite real).
-        weight_decay: λ >= 0, applied as a proximal step, as in AdamW.
+        weight_decay: λ >= 0, applied as a proximal step (the whole step is
+            divided by 1 + αλ).
         adapt_lower_bound: estimate f* on the fly.
 
     Returns:
@@ -69,6 +70,12 @@ def scale_by_momo_adam(
     Raises:
         ValueError: an argument out of range; `update` without params.
         TypeError: `update` without `value`; `adapt_lower_bound` not a bool.
+
+    Differences from Optax (`optax.contrib.momo_adam`, of which this block is
+    the negation), with weight decay only: Optax takes x/(1 + αλ) − τ·d/D;
+    here (x − τ·d/D)/(1 + αλ), as in the paper and in its authors'
+    implementation (momo-opt 0.1.0, `MomoAdam.step` with its default
+    ``divide=True``); see `scale_by_momo`. τ and the state are Optax's.
 
     References:
         Schaipp, Ohana, Eickenberg, Defazio, Gower, "MoMo: Momentum Models
@@ -131,7 +138,8 @@ def scale_by_momo_adam(
         polyak = jnp.where(d_sq <= jnp.finfo(float).eps, 0.0, polyak)
         tau = jnp.minimum(alpha / debias1, polyak)
         step = jax.tree.map(
-            lambda d, p, x: (alpha * weight_decay) / shrink * x + tau * d / p,
+            # x − step = (x − τ·d/D) / (1 + αλ): the proximal weight decay.
+            lambda d, p, x: (alpha * weight_decay * x + tau * d / p) / shrink,
             exp_avg,
             precond,
             params,
