@@ -65,8 +65,10 @@ def scale_by_dadapt_adamw(
     Differences from Optax (`optax.contrib.dadapt_adamw`, of which this block
     is the negation): when ‖s‖₁ = 0 (every gradient so far zero, or a
     schedule that starts at η = 0, as warmups do) Optax divides 0 by 0 and d
-    becomes NaN for good; here d keeps its value, as the authors' code does
-    (dadaptation's DAdaptAdam skips the estimate when its denominator is 0).
+    becomes NaN for good; here the estimate is skipped and d keeps its value
+    (the moments are updated as in Optax, and with η = 0 the step is zero).
+    The authors' code also refuses the 0/0 (dadaptation 3.2, `DAdaptAdam`
+    returns from the step when its ‖s‖₁ is 0).
 
     References:
         Defazio and Mishchenko, "Learning-Rate-Free Learning by
