@@ -3,9 +3,10 @@
 1. prodigy and dadapt_adamw estimate d as r / ‖s‖₁. When ‖s‖₁ = 0 (a warmup
    schedule that starts at 0, as the methods' authors recommend, or zero
    gradients) Optax computes 0/0 and d is NaN for the rest of the run. Here
-   the estimate is skipped (d keeps its value), as in the authors' reference
-   code ("if d_denom == 0"): the first step is then zero, and the run goes
-   on. Pinned: the first step, and that Optax continues our state exactly.
+   the estimate is skipped (d keeps its value; the authors' packages skip
+   the whole step there): the first step of a warmup from 0 is zero, and
+   the run goes on. Pinned: the first step, and that Optax continues our
+   state exactly.
 2. momo and momo_adam apply weight decay as the paper's proximal step,
    x ← (x − τ·d)/(1 + αλ); Optax divides only x. Pinned: the paper's rule
    written out here, over several steps; and against the authors' package
