@@ -18,10 +18,10 @@ blocks have no Optax namesake and are checked through their optimizers
 Tolerance: `helpers.F32` / `helpers.F64`. Every global sum (norms, inner
 products, ‖·‖₁) adds the leaves' partial sums in the tree's order with the
 same XLA reductions as Optax, so most cases agree to the bit (measured:
-16 of the 22 jitted float32 cases, 6 of the 8 float64 ones; the others
-within 1.4e-13 (float32) and 1.2e-13 relative (float64), except the
-`proximal` cases, whose corrected reference adds and subtracts c·x again:
-within 5e-7 absolute). Run eagerly, XLA fuses nothing, and MoMo's
+15 of the 22 jitted float32 cases, 6 of the 8 float64 ones; the others
+within 1.2e-7 absolute (float32) and 1.2e-13 relative (float64), except
+the `proximal` cases, whose corrected reference adds and subtracts c·x
+again: within 5e-7 absolute). Run eagerly, XLA fuses nothing, and MoMo's
 h = (1 + αλ)(f̄ − f* − γ) + ⟨d, x⟩, which cancels γ against ⟨d, x⟩,
 magnifies a one-ulp difference: the worst leaf used 0.45 of the float32
 tolerance.
