@@ -36,6 +36,8 @@ step size τ and the state included, is still Optax's to the tolerance.
 
 from __future__ import annotations
 
+import inspect
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -309,3 +311,23 @@ def test_every_name_has_a_case():
     }
     mine = set(contrib._ADAPTIVE_OPTIMIZERS) | set(contrib._ADAPTIVE_TRANSFORMS)
     assert mine - covered - blocks_via_optimizer == set()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        *contrib._ADAPTIVE_OPTIMIZERS,
+        "reduce_on_plateau",
+        "scale_by_dog",
+        "scale_by_dowg",
+    ],
+)
+def test_same_signature_as_optax(name):
+    """Argument names, order, kinds and defaults are Optax's."""
+    theirs = getattr(optax.contrib, name, None) or getattr(optax_dog, name)
+    ours = inspect.signature(getattr(contrib, name)).parameters
+    ref = inspect.signature(theirs).parameters
+    assert list(ours) == list(ref)
+    for arg in ref:
+        assert ours[arg].kind == ref[arg].kind, arg
+        assert ours[arg].default == ref[arg].default, arg
