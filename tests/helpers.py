@@ -175,8 +175,10 @@ def assert_close_every_step(
         a64 = np.asarray(a, np.float64) if not jnp.iscomplexobj(a) else np.asarray(a)
         b64 = np.asarray(b, np.float64) if not jnp.iscomplexobj(b) else np.asarray(b)
         atol = tol.atol + np.asarray(widen)
-        close = np.abs(a64 - b64) <= atol + tol.rtol * np.abs(b64)
+        with np.errstate(invalid="ignore"):  # inf − inf
+            close = np.abs(a64 - b64) <= atol + tol.rtol * np.abs(b64)
         close |= np.isnan(a64) & np.isnan(b64)
+        close |= a64 == b64  # equal infinities
         if not close.all():
             bad = np.argwhere(~close)[0]
             raise AssertionError(

@@ -28,9 +28,28 @@ ARGS = {
 # What an update needs beyond (updates, state, params).
 EXTRA = {"scale_by_polyak": {"value": jnp.float32(1.0)}}
 
+# The blocks of jaxopt_lessons.contrib (found there by `_factory`).
+ARGS |= {"scale_by_dog": (("heuristic", 1e-6),)}
+EXTRA |= {
+    name: {"value": jnp.float32(1.0)}
+    for name in ("scale_by_momo", "scale_by_momo_adam", "reduce_on_plateau")
+}
+PARTITION_INVARIANT_CONTRIB = [
+    "scale_by_dadapt_adamw",
+    "scale_by_dog",
+    "scale_by_dowg",
+    "scale_by_momo",
+    "scale_by_momo_adam",
+    "scale_by_prodigy",
+]
+
+
+def _factory(name):
+    return getattr(jol, name) if hasattr(jol, name) else getattr(jol.contrib, name)
+
 
 def _build(name):
-    factory = getattr(jol, name)
+    factory = _factory(name)
     if name in ARGS:
         return factory(*ARGS[name])
     try:
@@ -39,9 +58,9 @@ def _build(name):
         return factory(0.1)
 
 
-@pytest.mark.parametrize("name", jol.TRANSFORMS)
+@pytest.mark.parametrize("name", jol.TRANSFORMS + jol.contrib.TRANSFORMS)
 def test_every_block_declares_and_the_trace_agrees(name):
-    declaration = g.declaration_of(getattr(jol, name))
+    declaration = g.declaration_of(_factory(name))
     assert declaration is not None, f"{name} does not declare how it groups"
     tx = _build(name)
     traced = g.problems_of(
@@ -61,9 +80,11 @@ def test_every_block_declares_and_the_trace_agrees(name):
         assert declaration.reason in " ".join(decided)
 
 
-@pytest.mark.parametrize("name", ["clip_by_global_norm", "scale_by_polyak"])
+@pytest.mark.parametrize(
+    "name", ["clip_by_global_norm", "scale_by_polyak", *PARTITION_INVARIANT_CONTRIB]
+)
 def test_partition_invariant_blocks_give_the_per_leaf_numbers(name):
-    assert g.declaration_of(getattr(jol, name)).kind == d.PARTITION_INVARIANT
+    assert g.declaration_of(_factory(name)).kind == d.PARTITION_INVARIANT
     tx = optax.chain(_build(name), jol.scale(-0.1))
     params = helpers.mixed_tree()
     extra = EXTRA.get(name, {})

@@ -128,4 +128,58 @@ _OTHERS += (
 )
 # --- end of AdEMAMix ... schedule-free ---------------------------------------
 
+# --- Learning-rate-free and adaptive-step methods, and reduce_on_plateau ----
+from jaxopt_lessons.contrib.dadapt_adamw import (
+    DAdaptAdamWState,
+    dadapt_adamw,
+    scale_by_dadapt_adamw,
+)
+from jaxopt_lessons.contrib.dog import DoGState, dog, scale_by_dog
+from jaxopt_lessons.contrib.dowg import DoWGState, dowg, scale_by_dowg
+from jaxopt_lessons.contrib.mechanic import MechanicState, mechanize
+from jaxopt_lessons.contrib.momo import MomoState, momo, scale_by_momo
+from jaxopt_lessons.contrib.momo_adam import (
+    MomoAdamState,
+    momo_adam,
+    scale_by_momo_adam,
+)
+from jaxopt_lessons.contrib.prodigy import ProdigyState, prodigy, scale_by_prodigy
+from jaxopt_lessons.contrib.reduce_on_plateau import (
+    ReduceLROnPlateauState,
+    reduce_on_plateau,
+)
+
+_ADAPTIVE_OPTIMIZERS = (
+    "dadapt_adamw",
+    "dog",
+    "dowg",
+    "mechanize",
+    "momo",
+    "momo_adam",
+    "prodigy",
+)
+_ADAPTIVE_TRANSFORMS = (
+    "reduce_on_plateau",
+    "scale_by_dadapt_adamw",
+    "scale_by_dog",
+    "scale_by_dowg",
+    "scale_by_momo",
+    "scale_by_momo_adam",
+    "scale_by_prodigy",
+)
+_ADAPTIVE_STATES = (
+    "DAdaptAdamWState",
+    "DoGState",
+    "DoWGState",
+    "MechanicState",
+    "MomoAdamState",
+    "MomoState",
+    "ProdigyState",
+    "ReduceLROnPlateauState",
+)
+
+OPTIMIZERS += _ADAPTIVE_OPTIMIZERS
+TRANSFORMS += _ADAPTIVE_TRANSFORMS
+_OTHERS += _ADAPTIVE_STATES
+
 __all__ = ["OPTIMIZERS", "TRANSFORMS", *OPTIMIZERS, *TRANSFORMS, *_OTHERS]

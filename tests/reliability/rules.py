@@ -545,6 +545,89 @@ OVERRIDES.update(
 # --- end of contrib: AdEMAMix ... schedule-free -----------------------------
 
 
+# ----------------------------------------------------------------------------
+# jaxopt_lessons.contrib: learning-rate-free and adaptive-step methods
+# (prodigy, dadapt_adamw, dog, dowg, mechanize, momo, momo_adam) and
+# reduce_on_plateau. Their new argument names; the shared ones (eps, betas,
+# weight_decay, ...) follow the rules above.
+
+
+def _positive(high: float = 1e3, required: Any = NOTHING) -> Rule:
+    """A finite number > 0 (0 is refused: a divisor, or a start that never moves)."""
+    return Rule(
+        valid=st.one_of(_reals(1e-8, high), _fixed(1e-6, 0.5)),
+        bad_values=st.one_of(_BELOW_ZERO, _NON_FINITE, _fixed(0.0, -1e-8)),
+        bad_types=st.one_of(_NOT_A_NUMBER, st.just(None)),
+        required=required,
+    )
+
+
+def _integer(low: int, high: int = 100) -> Rule:
+    """A Python or NumPy integer >= `low` (bools and floats are refused)."""
+    return Rule(
+        valid=st.one_of(st.integers(low, high), st.integers(low, high).map(np.int32)),
+        bad_values=st.integers(max_value=low - 1),
+        bad_types=st.sampled_from([1.5, "10", None, True, [3]]),
+    )
+
+
+RULES.update(
+    {
+        # Prodigy and D-Adaptation.
+        "beta3": optional(unit_interval()),
+        "estim_lr0": _positive(),
+        "estim_lr_coef": non_negative(),
+        "safeguard_warmup": FLAG,
+        # DoG: (kind, value > 0); DoWG: a first squared distance.
+        "init_step": Rule(
+            valid=st.sampled_from(
+                [("heuristic", 1e-6), ("distance", 1e-3), ["learning_rate", 0.1]]
+            ),
+            bad_values=st.sampled_from(
+                [
+                    ("unknown", 1e-6),
+                    ("distance", 0.0),
+                    ("heuristic", -1.0),
+                    ("learning_rate", _NAN),
+                    ("distance", _INF),
+                ]
+            ),
+            bad_types=st.sampled_from(
+                [0.1, None, ("heuristic",), (1, 0.1), ("distance", "1e-3")]
+            ),
+            required=("heuristic", 1e-6),
+        ),
+        "init_estim_sq_dist": optional(_positive()),
+        # Mechanic: its learners (`base_optimizer` follows schedule-free's rule).
+        "s_init": _positive(high=1.0),
+        "num_betas": _integer(1, 10),
+        # MoMo.
+        "lower_bound": finite_real(),
+        "adapt_lower_bound": FLAG,
+        # reduce_on_plateau.
+        "factor": Rule(
+            valid=_reals(0.01, 0.99),
+            bad_values=st.one_of(
+                _BELOW_ZERO, st.floats(min_value=1.0), _NON_FINITE, _fixed(0.0, 1.0)
+            ),
+            bad_types=st.one_of(_NOT_A_NUMBER, st.just(None)),
+        ),
+        "patience": _integer(1),
+        "cooldown": _integer(0),
+        "accumulation_size": _integer(1),
+        # rtol = 0 is refused with atol at its default 0 (a joint rule).
+        "rtol": Rule(
+            valid=_reals(1e-6, 1.0),
+            bad_values=st.one_of(
+                _BELOW_ZERO, st.floats(min_value=1.0, exclude_min=True), _NON_FINITE
+            ),
+            bad_types=st.one_of(_NOT_A_NUMBER, st.just(None)),
+        ),
+        "atol": non_negative(),
+    }
+)
+
+
 class UnknownArgument(AssertionError):
     pass
 
