@@ -16,6 +16,7 @@ import optax
 import pytest
 
 import jaxopt_lessons as jol
+from jaxopt_lessons import contrib
 from jaxopt_lessons import grouping as g
 from jaxopt_lessons.grouping import declarations as d
 from tests import helpers
@@ -27,10 +28,25 @@ ARGS = {
 }
 # What an update needs beyond (updates, state, params).
 EXTRA = {"scale_by_polyak": {"value": jnp.float32(1.0)}}
+# Blocks that take only some trees (Muon orthogonalises matrices).
+TREES = {
+    "contrib.scale_by_muon": lambda: {
+        "a": jnp.ones((3, 4)),
+        "b": [jnp.eye(4, 3), jnp.ones((2, 2))],
+    },
+}
+#: This package's blocks and `jaxopt_lessons.contrib`'s, the latter as "contrib.<name>".
+BLOCKS = [*jol.TRANSFORMS, *(f"contrib.{n}" for n in contrib.TRANSFORMS)]
+
+
+def _factory(name):
+    if name.startswith("contrib."):
+        return getattr(contrib, name.removeprefix("contrib."))
+    return getattr(jol, name)
 
 
 def _build(name):
-    factory = getattr(jol, name)
+    factory = _factory(name)
     if name in ARGS:
         return factory(*ARGS[name])
     try:
@@ -39,14 +55,15 @@ def _build(name):
         return factory(0.1)
 
 
-@pytest.mark.parametrize("name", jol.TRANSFORMS)
+@pytest.mark.parametrize("name", BLOCKS)
 def test_every_block_declares_and_the_trace_agrees(name):
-    declaration = g.declaration_of(getattr(jol, name))
+    declaration = g.declaration_of(_factory(name))
     assert declaration is not None, f"{name} does not declare how it groups"
     tx = _build(name)
+    tree = TREES.get(name, helpers.mixed_tree)()
     traced = g.problems_of(
         tx,
-        helpers.mixed_tree(),
+        tree,
         extra_args=EXTRA.get(name),
         use_declarations=False,
     )
@@ -55,7 +72,7 @@ def test_every_block_declares_and_the_trace_agrees(name):
     else:
         assert traced, f"{name} is declared {declaration.kind} but traces elementwise"
     # and `grouped` follows the declaration
-    decided = g.problems_of(tx, helpers.mixed_tree(), extra_args=EXTRA.get(name))
+    decided = g.problems_of(tx, tree, extra_args=EXTRA.get(name))
     assert bool(decided) == (not declaration.groupable), (name, decided)
     if not declaration.groupable:
         assert declaration.reason in " ".join(decided)

@@ -22,4 +22,20 @@ OPTIMIZERS: tuple[str, ...] = ()
 #: Building blocks: `scale_by_*` transforms and helpers.
 TRANSFORMS: tuple[str, ...] = ()
 
-__all__ = ["OPTIMIZERS", "TRANSFORMS", *OPTIMIZERS, *TRANSFORMS]
+#: Other public names: state classes and argument types.
+_OTHER: tuple[str, ...] = ()
+
+# Muon (muon.py, newton_schulz.py).
+from jaxopt_lessons.contrib.muon import (  # noqa: E402
+    MuonDimensionNumbers,
+    MuonState,
+    muon,
+    scale_by_muon,
+)
+
+OPTIMIZERS += ("muon",)
+TRANSFORMS += ("scale_by_muon",)
+_OTHER += ("MuonDimensionNumbers", "MuonState")
+# End of Muon.
+
+__all__ = ["OPTIMIZERS", "TRANSFORMS", *OPTIMIZERS, *TRANSFORMS, *_OTHER]
