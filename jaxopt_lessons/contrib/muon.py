@@ -73,6 +73,8 @@ def _check_coeffs(fn: str, ns_coeffs: Any, ns_steps: Any) -> None:
     if isinstance(ns_coeffs, jax.core.Tracer):
         return
     try:
+        if not isinstance(ns_coeffs, (tuple, list, np.ndarray, jax.Array)):
+            raise TypeError
         coeffs = np.asarray(ns_coeffs, np.float64)
     except (TypeError, ValueError):
         raise TypeError(
@@ -82,8 +84,8 @@ def _check_coeffs(fn: str, ns_coeffs: Any, ns_steps: Any) -> None:
         ) from None
     if coeffs.ndim not in (1, 2) or coeffs.shape[-1] != 3:
         raise ValueError(
-            f"{fn}: `ns_coeffs` must have shape (3,) or (k, 3), got shape "
-            f"{coeffs.shape}."
+            f"{fn}: `ns_coeffs` must have shape (3,) or (k, 3), got {ns_coeffs!r} "
+            f"of shape {coeffs.shape}."
         )
     if not np.all(np.isfinite(coeffs)):
         raise ValueError(f"{fn}: `ns_coeffs` must be finite, got {ns_coeffs!r}.")

@@ -74,7 +74,6 @@ __all__ = [
 SCHEDULES: tuple[str, ...] = (
     "step_lr",
     "multi_step_lr",
-    "muon",
     "exponential_lr",
     "cosine_annealing_lr",
     "linear_lr",

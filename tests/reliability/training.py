@@ -40,7 +40,24 @@ def make(factory: rules.Factory, **kwargs: Any) -> optax.GradientTransformation:
     if "key" in names:
         settings["key"] = jax.random.key(0)
     settings.update(kwargs)
-    return factory.fn(**settings)
+    tx = factory.fn(**settings)
+    if factory.id in rules.MATRICES_ONLY:
+        tx = matrices_only(tx)
+    return tx
+
+
+# Muon: torch.optim.Muon refuses vectors, so the vector `b` of the training
+# problem is given Adam (as torch's documentation pairs Muon with AdamW).
+def matrices_only(tx: optax.GradientTransformation) -> optax.GradientTransformation:
+    import jaxopt_lessons as jol
+
+    return optax.partition(
+        {"matrix": tx, "other": jol.adam(LEARNING_RATE)},
+        lambda params: jax.tree.map(
+            lambda p: "matrix" if p.ndim == 2 else "other", params
+        ),
+    )
+# End of Muon.
 
 
 def initial_params(dtype: Any = jnp.float32) -> dict:
