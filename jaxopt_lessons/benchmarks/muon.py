@@ -187,10 +187,14 @@ def report(result: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m jaxopt_lessons.benchmarks.muon", description=__doc__.split("\n")[0]
+        prog="python -m jaxopt_lessons.benchmarks.muon",
+        description=__doc__.split("\n")[0],
     )
-    parser.add_argument("--quick", action="store_true",
-                        help="tiny model, 2 rounds of 2 steps: a smoke run of seconds")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny model, 2 rounds of 2 steps: a smoke run of seconds",
+    )
     parser.add_argument("--layers", type=int, default=8)
     parser.add_argument("--width", type=int, default=256)
     parser.add_argument("--batch", type=int, default=128)

@@ -14,6 +14,7 @@ from optax.transforms import MaskedNode
 
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
+from jaxopt_lessons.contrib import muon_shapes as shapes
 from jaxopt_lessons.contrib import newton_schulz as ns
 from jaxopt_lessons.grouping.declarations import not_elementwise
 from jaxopt_lessons.optimizers import _chain
@@ -27,45 +28,6 @@ _REASON = (
     "it orthogonalises each matrix as a whole (Newton–Schulz on X·Xᵀ), "
     "which needs the parameter's own rows and columns"
 )
-
-
-def _is_dims_leaf(x: Any) -> bool:
-    return x is None or isinstance(x, (MuonDimensionNumbers, MaskedNode))
-
-
-class _Box:
-    """Holds one leaf's dimension numbers, so that a tree map keeps None."""
-
-    def __init__(self, value: Any):
-        self.value = value
-
-
-def _dims_per_leaf(fn: str, updates: Any, dims: Any) -> list[Any]:
-    """The dimension numbers of each leaf of `updates` (None: a plain matrix).
-
-    `dims` is None or one `MuonDimensionNumbers` for every leaf, or a tree
-    that is a prefix of `updates` (None and `MuonDimensionNumbers` at its
-    leaves), or a function of `updates` returning one.
-    """
-    if callable(dims) and not isinstance(dims, MuonDimensionNumbers):
-        dims = dims(updates)
-    n = len(jax.tree.leaves(updates))
-    if _is_dims_leaf(dims):
-        return [dims] * n
-    try:
-        boxed = jax.tree.map(
-            lambda d, sub: jax.tree.map(lambda _: _Box(d), sub),
-            dims,
-            updates,
-            is_leaf=_is_dims_leaf,
-        )
-    except (ValueError, TypeError) as error:
-        raise ValueError(
-            f"{fn}: `weight_dimension_numbers` must be None, a "
-            "MuonDimensionNumbers, or a tree shaped like (a prefix of) the "
-            f"updates; it does not fit them: {error}"
-        ) from None
-    return [b.value for b in jax.tree.leaves(boxed)]
 
 
 def _check_coeffs(fn: str, ns_coeffs: Any, ns_steps: Any) -> None:
@@ -121,17 +83,6 @@ def _check_preconditioning(fn: str, preconditioning: Any) -> None:
             f"{fn}: `preconditioning` must be one of "
             f"{', '.join(map(repr, ns.PRECONDITIONINGS))}, got {preconditioning!r}."
         )
-
-
-def _check_dims(fn: str, name: str, dims: Any) -> None:
-    if dims is None or callable(dims):
-        return
-    for leaf in jax.tree.leaves(dims, is_leaf=_is_dims_leaf):
-        if not _is_dims_leaf(leaf):
-            raise TypeError(
-                f"{fn}: `{name}` must hold MuonDimensionNumbers (or None) at its "
-                f"leaves, got {leaf!r}."
-            )
 
 
 @not_elementwise(_REASON)
@@ -219,7 +170,7 @@ def scale_by_muon(
     _checks.check_bool(fn, "nesterov", nesterov)
     _checks.check_bool(fn, "adaptive", adaptive)
     _check_preconditioning(fn, preconditioning)
-    _check_dims(fn, "weight_dimension_numbers", weight_dimension_numbers)
+    shapes.check_dims(fn, "weight_dimension_numbers", weight_dimension_numbers)
 
     def init_fn(params):
         _checks.check_float_params(fn, params)
@@ -235,7 +186,7 @@ def scale_by_muon(
     def update_fn(updates, state, params=None):
         del params
         updates = _checks.checked_updates(fn, updates, state, MuonState, "mu")
-        dims = _dims_per_leaf(fn, updates, weight_dimension_numbers)
+        dims = shapes.dims_per_leaf(fn, updates, weight_dimension_numbers)
         # 1) The momentum and its bias correction.
         mu = tm.ema_update(updates, state.mu, beta)
         count = tm.increment(state.count)
@@ -253,47 +204,6 @@ def scale_by_muon(
         return jax.tree.unflatten(treedef, ortho), state
 
     return optax.GradientTransformation(init_fn, update_fn)
-
-
-@not_elementwise("it scales each matrix by a factor of its own shape")
-@_checks.entry_point
-def scale_by_shape(
-    weight_dimension_numbers: Any = None,
-    consistent_rms: jax.typing.ArrayLike | None = None,
-) -> optax.GradientTransformation:
-    """Scales each matrix's update by a factor of its shape (fan_in × fan_out).
-
-    NS gives every singular value about 1, so the entries' root mean square
-    is about 1/√max(fan_in, fan_out): the factor restores a size that does
-    not depend on the width::
-
-        u ← √max(1, fan_out / fan_in) · u              (consistent_rms=None)
-        u ← √max(fan_in, fan_out) · consistent_rms · u (entry RMS ≈ consistent_rms)
-
-    The first is Jordan's (2024); the second Liu et al.'s (2025), where 0.2
-    matches AdamW's typical update RMS. `weight_dimension_numbers` as in
-    `scale_by_muon`. The block of `optax.contrib.muon`'s chain, which Optax
-    keeps private.
-    """
-    fn = _checks.caller("scale_by_shape")
-    _check_dims(fn, "weight_dimension_numbers", weight_dimension_numbers)
-    if consistent_rms is not None:
-        _checks.check_non_negative(fn, "consistent_rms", consistent_rms)
-
-    def factor(shape, dims):
-        _, fan_in, fan_out = ns.matrix_shape(shape, dims)
-        if consistent_rms is None:
-            return jnp.sqrt(jnp.maximum(1, fan_out / fan_in))
-        return jnp.sqrt(jnp.maximum(fan_in, fan_out)) * consistent_rms
-
-    def update_fn(updates, state, params=None):
-        del params
-        dims = _dims_per_leaf(fn, updates, weight_dimension_numbers)
-        leaves, treedef = jax.tree.flatten(updates)
-        scaled = [factor(u.shape, d) * u for u, d in zip(leaves, dims)]
-        return jax.tree.unflatten(treedef, scaled), state
-
-    return optax.GradientTransformation(_checks.empty_init(fn), update_fn)
 
 
 def _labels_and_dims(dims: Any) -> tuple[Callable, Callable]:
@@ -329,7 +239,7 @@ def _labels_and_dims(dims: Any) -> tuple[Callable, Callable]:
             lambda d, sub: jax.tree.map(lambda m: d if m else MaskedNode(), sub),
             tree,
             mask,
-            is_leaf=_is_dims_leaf,
+            is_leaf=shapes.is_dims_leaf,
         )
 
     return labels, muon_dims
@@ -405,7 +315,9 @@ def muon(
     _checks.check_weight_decay(fn, "adam_weight_decay", adam_weight_decay)
     if consistent_rms is not None:
         _checks.check_non_negative(fn, "consistent_rms", consistent_rms)
-    _check_dims(fn, "muon_weight_dimension_numbers", muon_weight_dimension_numbers)
+    shapes.check_dims(
+        fn, "muon_weight_dimension_numbers", muon_weight_dimension_numbers
+    )
     labels, muon_dims = _labels_and_dims(muon_weight_dimension_numbers)
     if adam_learning_rate is None:
         adam_learning_rate = learning_rate
@@ -423,7 +335,7 @@ def muon(
                     preconditioning=preconditioning,
                     weight_dimension_numbers=muon_dims,
                 ),
-                scale_by_shape(muon_dims, consistent_rms),
+                shapes.scale_by_shape(muon_dims, consistent_rms),
                 add_decayed_weights(weight_decay, weight_decay_mask),
                 scale_by_learning_rate(learning_rate),
             ),

@@ -201,9 +201,7 @@ def _muon(
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args
         _checks.check_state(fn, state, MuonState)
-        grads, count = preset.start(
-            updates, state.count, state.momentum_buffer, params
-        )
+        grads, count = preset.start(updates, state.count, state.momentum_buffer, params)
         buffer = _common.lerp_update(state.momentum_buffer, grads, momentum)
         if nesterov:
             direction = jax.tree.map(

@@ -60,6 +60,7 @@ def SCHEDULE(count):
     jitted runs may round it differently, by 1e-7.)"""
     return 0.05 / (1.0 + 0.1 * count)
 
+
 # (id, kwargs of muon after the learning rate): every option of muon, a few
 # per case (each case costs seconds of compilation).
 CASES = {
@@ -220,8 +221,9 @@ def test_states_are_optax_states():
     state = b.init(params)
     assert jax.tree.structure(a.init(params)) == jax.tree.structure(state)
     grads = jax.tree.map(jnp.ones_like, params)
-    (ua, sa), (ub, sb) = jax.jit(a.update)(grads, state, params), jax.jit(b.update)(
-        grads, state, params
+    (ua, sa), (ub, sb) = (
+        jax.jit(a.update)(grads, state, params),
+        jax.jit(b.update)(grads, state, params),
     )
     helpers.assert_close_every_step(
         jax.tree.map(lambda x: x[None], (ua, sa)),

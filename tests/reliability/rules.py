@@ -506,7 +506,9 @@ _NS_STEPS = Rule(
     bad_types=st.sampled_from([2.5, "5", None, True]),
 )
 _NS_COEFFS = Rule(
-    valid=st.sampled_from([(3.4445, -4.775, 2.0315), [2.0, -1.5, 0.5], ((1.5, -0.5, 0.0),)]),
+    valid=st.sampled_from(
+        [(3.4445, -4.775, 2.0315), [2.0, -1.5, 0.5], ((1.5, -0.5, 0.0),)]
+    ),
     bad_values=st.sampled_from([(1.0, 2.0), (_NAN, 0.0, 0.0), ((1.0, 2.0, 3.0, 4.0),)]),
     bad_types=st.sampled_from([None, object()]),
 )
@@ -537,7 +539,8 @@ OVERRIDES.update(
         "contrib.scale_by_muon.ns_coeffs": _NS_COEFFS,
         # torch: 0 <= ns_steps < 100, (a, b, c), three adjustments of lr.
         "torch.muon.ns_steps": dataclasses.replace(
-            _NS_STEPS, bad_values=st.one_of(st.integers(max_value=-1), st.integers(100, 10**4))
+            _NS_STEPS,
+            bad_values=st.one_of(st.integers(max_value=-1), st.integers(100, 10**4)),
         ),
         "torch.muon.ns_coefficients": Rule(
             valid=st.sampled_from([(3.4445, -4.775, 2.0315), [2.0, -1.5, 0.5]]),
@@ -573,6 +576,7 @@ HYPERPARAMETER_STATE = {"ns_coeffs"}
 
 
 # End of Muon.
+
 
 class UnknownArgument(AssertionError):
     pass

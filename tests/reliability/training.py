@@ -21,6 +21,7 @@ def _contrib_optimizers() -> tuple[str, ...]:
 
     return contrib.OPTIMIZERS
 
+
 #: Every optimizer: the optimizers' list, the torch presets and contrib's
 #: optimizers (its blocks are not whole optimizers).
 OPTIMIZERS = [
@@ -57,6 +58,8 @@ def matrices_only(tx: optax.GradientTransformation) -> optax.GradientTransformat
             lambda p: "matrix" if p.ndim == 2 else "other", params
         ),
     )
+
+
 # End of Muon.
 
 

@@ -118,9 +118,7 @@ def _torch_run(kwargs, schedule, start, grads, ns=None):
         with harness.torch_default_dtype(torch, dtype):
             tensors = [torch.tensor(np.asarray(p), dtype=dtype) for p in leaves]
             opt = torch.optim.Muon(tensors, **kwargs)
-            sched = (
-                torch.optim.lr_scheduler.LambdaLR(opt, LAMBDA) if schedule else None
-            )
+            sched = torch.optim.lr_scheduler.LambdaLR(opt, LAMBDA) if schedule else None
             history = []
             for t in range(STEPS):
                 for tensor, g in zip(tensors, grad_leaves):
@@ -131,7 +129,9 @@ def _torch_run(kwargs, schedule, start, grads, ns=None):
                 history.append([x.detach().numpy().copy() for x in tensors])
     finally:
         torch.optim._muon._zeropower_via_newtonschulz = patched
-    stacked = [jnp.asarray(np.stack([h[i] for h in history])) for i in range(len(leaves))]
+    stacked = [
+        jnp.asarray(np.stack([h[i] for h in history])) for i in range(len(leaves))
+    ]
     buffers = [opt.state[x]["momentum_buffer"].numpy() for x in tensors]
     return jax.tree.unflatten(treedef, stacked), jax.tree.unflatten(treedef, buffers)
 
@@ -195,7 +195,7 @@ BF16_BOUND = 5e-5
 @pytest.mark.parametrize("dtype", [jnp.float64, jnp.float32])
 def test_the_whole_rule_with_bfloat16_newton_schulz(dtype):
     with jax.enable_x64(dtype == jnp.float64):
-        for case, start, ours, state, want, _ in _run_both(
+        for case, start, ours, _, want, _ in _run_both(
             dtype, ours_module.newton_schulz_bf16, None
         ):
             errors = _relative_errors(ours, want, start)
