@@ -69,10 +69,17 @@ def newton_schulz_bf16(
     norm = _round_bf16(jnp.sqrt(jnp.sum(jnp.square(_f32(x)))))
     norm = jnp.maximum(norm, _round_bf16(jnp.asarray(eps, jnp.float32)))
     x = _round_bf16(_f32(x) / _f32(norm))
-    for _ in range(ns_steps):
+
+    def step(_, x):
         gram = _round_bf16(_matmul(x, x.T))
         gram_update = _round_bf16(b * _f32(gram) + c * _matmul(gram, gram))
-        x = _round_bf16(a * _f32(x) + _matmul(gram_update, x))
+        return _round_bf16(a * _f32(x) + _matmul(gram_update, x))
+
+    if isinstance(ns_steps, jax.core.Tracer):  # under optax.inject_hyperparams
+        x = jax.lax.fori_loop(0, ns_steps, step, x)
+    else:
+        for i in range(int(ns_steps)):
+            x = step(i, x)
     return x.T if tall else x
 
 
@@ -136,7 +143,8 @@ def muon(
 
     Differences from `torch.optim.Muon`: `eps` must be positive (torch accepts
     0, and divides a zero matrix by 0). `ns_coefficients`, `ns_steps`, `eps`
-    and `adjust_lr_fn` shape the program and must be Python values.
+    and `adjust_lr_fn` are read when the program is built (`eps` and
+    `ns_steps` may also be arrays, as `optax.inject_hyperparams` passes them).
 
     References:
         Jordan, "Muon: An optimizer for hidden layers in neural networks",
@@ -170,21 +178,12 @@ def _muon(
     _common.check_flags(fn, nesterov=nesterov)
     coefficients = _check_coefficients(fn, ns_coefficients)
     _checks.check_positive(fn, "eps", eps)
-    if isinstance(ns_steps, (bool, np.bool_)) or not isinstance(
-        ns_steps, (int, np.integer)
-    ):
-        raise TypeError(
-            f"{fn}: `ns_steps` must be an int, got {ns_steps!r} "
-            f"of type {type(ns_steps).__name__}."
-        )
-    if not 0 <= ns_steps < 100:
-        raise ValueError(f"{fn}: `ns_steps` must lie in [0, 100), got {ns_steps}.")
+    _check_ns_steps(fn, ns_steps)
     if adjust_lr_fn not in ADJUST_LR_FNS:
         raise ValueError(
             f"{fn}: `adjust_lr_fn` must be None, 'original' or 'match_rms_adamw', "
             f"got {adjust_lr_fn!r}."
         )
-    eps = float(eps)
 
     def init_fn(params):
         count = preset.init_count(params)
@@ -222,6 +221,22 @@ def _muon(
         return steps, MuonState(count=count, momentum_buffer=buffer)
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+
+
+def _check_ns_steps(fn: str, ns_steps: Any) -> None:
+    """An int in [0, 100), as torch; an integer array (what
+    `optax.inject_hyperparams` passes) too; a traced one is not checked."""
+    if isinstance(ns_steps, jax.core.Tracer):
+        return
+    if isinstance(ns_steps, (bool, np.bool_)) or not (
+        isinstance(ns_steps, (int, np.integer)) or _checks.is_integer_array(ns_steps)
+    ):
+        raise TypeError(
+            f"{fn}: `ns_steps` must be an int, got {ns_steps!r} "
+            f"of type {type(ns_steps).__name__}."
+        )
+    if np.ndim(ns_steps) != 0 or not 0 <= int(ns_steps) < 100:
+        raise ValueError(f"{fn}: `ns_steps` must lie in [0, 100), got {ns_steps}.")
 
 
 def _check_coefficients(fn: str, value: Any) -> tuple[float, float, float]:

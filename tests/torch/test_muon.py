@@ -22,6 +22,7 @@ import importlib
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 import jaxopt_lessons.torch as presets
@@ -244,3 +245,14 @@ def test_refuses_what_torch_refuses():
             torch.optim.Muon([torch.zeros(2, 2)], **bad)
     with pytest.raises(ValueError):
         torch.optim.Muon([torch.zeros(3)])
+
+
+def test_inject_hyperparams_gives_the_same_steps():
+    """`optax.inject_hyperparams` passes every number as an array, `ns_steps`
+    and `eps` included (Newton–Schulz then runs as a loop): same steps."""
+    start = params(jnp.float32)
+    grads = helpers.random_grads(start, 5)
+    kwargs = dict(lr=0.02, momentum=0.9, ns_steps=4, nesterov=False)
+    txs = [presets.muon(**kwargs), optax.inject_hyperparams(presets.muon)(**kwargs)]
+    (direct, _), (injected, _) = harness.our_trajectories(txs, start, grads)
+    helpers.assert_close_every_step(injected, direct, helpers.F32, "injected muon")
