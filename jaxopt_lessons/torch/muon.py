@@ -120,6 +120,9 @@ def muon(
 
     Every parameter must be a matrix (as torch: "Muon only supports 2D
     parameters"); give the others to another optimizer with `optax.partition`.
+    (A, B) are the array's rows and columns, read as torch reads them: a
+    torch `Linear` weight is (out, in), so s = √max(1, fan_out/fan_in); a
+    JAX kernel of the same layer stored (in, out) gets its transpose's factor.
 
     Args:
         lr: η ≥ 0, or a schedule `count -> η` (`count` = steps taken).
