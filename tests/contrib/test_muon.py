@@ -82,10 +82,11 @@ CASES = {
         adam_weight_decay=0.05,
         adam_learning_rate=0.003,
     ),
-    "schatten, dimension numbers, consistent rms": dict(
+    "schatten, dimension numbers, consistent rms, mu_dtype": dict(
         preconditioning="schatten",
         muon_weight_dimension_numbers=_dims,
         consistent_rms=0.2,
+        mu_dtype=jnp.float32,  # a cast in the float64 table
     ),
     "dion, decay and mask, schedule": dict(
         learning_rate=SCHEDULE,
@@ -217,7 +218,7 @@ def test_eagerly(dtype):
 def test_states_are_optax_states():
     """Same classes and tree structure: a state saved from one runs the other."""
     params = tree()
-    a, b = _both(CASES["schatten, dimension numbers, consistent rms"])
+    a, b = _both(CASES["schatten, dimension numbers, consistent rms, mu_dtype"])
     state = b.init(params)
     assert jax.tree.structure(a.init(params)) == jax.tree.structure(state)
     grads = jax.tree.map(jnp.ones_like, params)
