@@ -28,13 +28,44 @@ ARGS = {
 # What an update needs beyond (updates, state, params).
 EXTRA = {"scale_by_polyak": {"value": jnp.float32(1.0)}}
 
-# The blocks of jaxopt_lessons.contrib (found there by `_factory`).
+# The blocks of jaxopt_lessons.contrib, found by `_factory` after this package's.
+from jaxopt_lessons import contrib  # noqa: E402
+
+#: A wrapper of a whole optimizer declares nothing: a declaration would vouch
+#: for the optimizer it wraps, which is judged by its own blocks' declarations.
+UNDECLARED_WRAPPERS = {"schedule_free"}
 ARGS |= {"scale_by_dog": (("heuristic", 1e-6),)}
+#: Blocks built around something: wrappers get an elementwise inner transform,
+#: so that what is traced is the wrapper's own.
+BUILD = {
+    "sam": lambda: contrib.sam(jol.sgd(0.1), jol.sgd(0.05)),
+    "split_real_and_imaginary": lambda: contrib.split_real_and_imaginary(jol.adam(0.1)),
+    "differentially_private_aggregate": lambda: (
+        contrib.differentially_private_aggregate(1.0, 0.5, key=0)
+    ),
+    # an elementwise stand-in for the Hessian's diagonal (Hutchinson's is not)
+    "scale_by_sophia": lambda: contrib.scale_by_sophia(
+        hessian_diagonal_fn=jol.scale(1.0)
+    ),
+}
 EXTRA |= {
     name: {"value": jnp.float32(1.0)}
     for name in ("scale_by_momo", "scale_by_momo_adam", "reduce_on_plateau")
 }
-PARTITION_INVARIANT_CONTRIB = [
+EXTRA["hutchinson_estimator_diag_hessian"] = {
+    "obj_fn": lambda p: sum(jnp.sum(x**2) for x in jax.tree.leaves(p))
+}
+#: Blocks that take only some trees (Muon orthogonalises matrices).
+TREES = {
+    "scale_by_muon": lambda: {
+        "a": jnp.ones((3, 4)),
+        "b": [jnp.eye(4, 3), jnp.ones((2, 2))],
+    },
+}
+PARTITION_INVARIANT = [
+    "clip_by_global_norm",
+    "scale_by_polyak",
+    "normalize",
     "scale_by_dadapt_adamw",
     "scale_by_dog",
     "scale_by_dowg",
@@ -42,13 +73,19 @@ PARTITION_INVARIANT_CONTRIB = [
     "scale_by_momo_adam",
     "scale_by_prodigy",
 ]
+BLOCKS = [
+    *jol.TRANSFORMS,
+    *(n for n in contrib.TRANSFORMS if n not in UNDECLARED_WRAPPERS),
+]
 
 
 def _factory(name):
-    return getattr(jol, name) if hasattr(jol, name) else getattr(jol.contrib, name)
+    return getattr(jol, name) if hasattr(jol, name) else getattr(contrib, name)
 
 
 def _build(name):
+    if name in BUILD:
+        return BUILD[name]()
     factory = _factory(name)
     if name in ARGS:
         return factory(*ARGS[name])
@@ -58,14 +95,15 @@ def _build(name):
         return factory(0.1)
 
 
-@pytest.mark.parametrize("name", jol.TRANSFORMS + jol.contrib.TRANSFORMS)
+@pytest.mark.parametrize("name", BLOCKS)
 def test_every_block_declares_and_the_trace_agrees(name):
     declaration = g.declaration_of(_factory(name))
     assert declaration is not None, f"{name} does not declare how it groups"
     tx = _build(name)
+    tree = TREES.get(name, helpers.mixed_tree)()
     traced = g.problems_of(
         tx,
-        helpers.mixed_tree(),
+        tree,
         extra_args=EXTRA.get(name),
         use_declarations=False,
     )
@@ -74,15 +112,13 @@ def test_every_block_declares_and_the_trace_agrees(name):
     else:
         assert traced, f"{name} is declared {declaration.kind} but traces elementwise"
     # and `grouped` follows the declaration
-    decided = g.problems_of(tx, helpers.mixed_tree(), extra_args=EXTRA.get(name))
+    decided = g.problems_of(tx, tree, extra_args=EXTRA.get(name))
     assert bool(decided) == (not declaration.groupable), (name, decided)
     if not declaration.groupable:
         assert declaration.reason in " ".join(decided)
 
 
-@pytest.mark.parametrize(
-    "name", ["clip_by_global_norm", "scale_by_polyak", *PARTITION_INVARIANT_CONTRIB]
-)
+@pytest.mark.parametrize("name", PARTITION_INVARIANT)
 def test_partition_invariant_blocks_give_the_per_leaf_numbers(name):
     assert g.declaration_of(_factory(name)).kind == d.PARTITION_INVARIANT
     tx = optax.chain(_build(name), jol.scale(-0.1))
@@ -121,87 +157,6 @@ def test_user_declarations():
         assert g.declaration_of(my_scaling) == d.Declaration(d.ELEMENTWISE)
     finally:
         d._DECLARED.pop(d._key(my_scaling))
-
-
-# ----------------------------------------------------------------------------
-# jaxopt_lessons.contrib: sam, normalize, dpsgd's aggregate, galore, sophia,
-# Hutchinson's estimator, split_real_and_imaginary. Wrappers are built around
-# elementwise inner transforms, so that what is traced is the wrapper's own.
-
-CONTRIB_BUILD = {
-    "sam": lambda c: c.sam(jol.sgd(0.1), jol.sgd(0.05)),
-    "split_real_and_imaginary": lambda c: c.split_real_and_imaginary(jol.adam(0.1)),
-    "differentially_private_aggregate": lambda c: c.differentially_private_aggregate(
-        1.0, 0.5, key=0
-    ),
-    # an elementwise stand-in for the Hessian's diagonal (Hutchinson's is not)
-    "scale_by_sophia": lambda c: c.scale_by_sophia(hessian_diagonal_fn=jol.scale(1.0)),
-}
-CONTRIB_EXTRA = {
-    "hutchinson_estimator_diag_hessian": {
-        "obj_fn": lambda p: sum(jnp.sum(x**2) for x in jax.tree.leaves(p))
-    },
-}
-
-
-#: A wrapper of a whole optimizer declares nothing: a declaration would vouch
-#: for the optimizer it wraps, which is judged by its own blocks' declarations.
-UNDECLARED_WRAPPERS = {"schedule_free"}
-
-
-def _contrib_transforms():
-    from jaxopt_lessons import contrib
-
-    return [n for n in contrib.TRANSFORMS if n not in UNDECLARED_WRAPPERS]
-
-
-def _build_contrib(contrib, name):
-    if name in CONTRIB_BUILD:
-        return CONTRIB_BUILD[name](contrib)
-    try:
-        return getattr(contrib, name)()
-    except TypeError:  # a required first argument
-        return getattr(contrib, name)(0.1)
-
-
-@pytest.mark.parametrize("name", _contrib_transforms())
-def test_contrib_blocks_declare_and_the_trace_agrees(name):
-    from jaxopt_lessons import contrib
-
-    factory = getattr(contrib, name)
-    declaration = g.declaration_of(factory)
-    assert declaration is not None, f"{name} does not declare how it groups"
-    tx = _build_contrib(contrib, name)
-    extra = CONTRIB_EXTRA.get(name)
-    tree = helpers.mixed_tree()
-    traced = g.problems_of(tx, tree, extra_args=extra, use_declarations=False)
-    if declaration.kind == d.ELEMENTWISE:
-        assert traced == (), f"{name} is declared elementwise, but:\n{traced}"
-    else:
-        assert traced, f"{name} is declared {declaration.kind} but traces elementwise"
-    decided = g.problems_of(tx, tree, extra_args=extra)
-    assert bool(decided) == (not declaration.groupable), (name, decided)
-    if not declaration.groupable:
-        assert declaration.reason in " ".join(decided)
-
-
-def test_contrib_normalize_gives_the_per_leaf_numbers():
-    from jaxopt_lessons import contrib
-
-    tx = optax.chain(contrib.normalize(), jol.scale(-0.1))
-    params = helpers.mixed_tree()
-    packed = g.group(params, 10**6)
-    grads = jax.tree.map(lambda x: x[0], helpers.random_grads(params, 1))
-    updates, _ = g.grouped(tx, max_leaf_size=10**6).update(
-        packed.regroup(grads), tx.init(packed), packed
-    )
-    expected, _ = tx.update(grads, tx.init(params), params)
-    helpers.assert_close_every_step(
-        jax.tree.map(lambda x: x[None], updates.ungroup()),
-        jax.tree.map(lambda x: x[None], expected),
-        helpers.F32,
-        "normalize grouped against per leaf",
-    )
 
 
 def test_a_wrapper_that_declares_nothing_leaves_the_verdict_to_its_base():

@@ -20,6 +20,7 @@ import dataclasses
 import functools
 import math
 import os
+import traceback
 from typing import Any
 
 import jax
@@ -118,6 +119,26 @@ def _walk(
         found.problems.append(_describe(prim, eqn, name, where, None))
 
 
+@dataclasses.dataclass(frozen=True)
+class _Frame:
+    file_name: str
+    function_name: str
+
+
+def _refusal_in(error: Exception) -> str | None:
+    """The reason of a transform declared not elementwise whose code raised
+    `error`, if one did (Muon's update cannot even be traced on flat
+    buffers, since it needs matrices: its declaration says why)."""
+    frames = [
+        _Frame(frame.f_code.co_filename, frame.f_code.co_qualname)
+        for frame, _ in traceback.walk_tb(error.__traceback__)
+    ]
+    name, where, declared = owner(frames[::-1])
+    if declared is None or declared.groupable:
+        return None
+    return f"`{name}` ({os.path.basename(where)}): {declared.reason}"
+
+
 def _describe(prim: str, eqn: Any, name: str, where: str, why: str | None) -> str:
     shapes = [tuple(v.aval.shape) for v in eqn.invars if hasattr(v, "aval")]
     owner = f"`{name}` ({os.path.basename(where)})" if name else "the update"
@@ -174,6 +195,10 @@ def _verdict(
         except NotElementwiseError:
             raise
         except Exception as error:  # structure mismatches, masks, ...
+            refusal = _refusal_in(error) if use_declarations else None
+            if refusal is not None:
+                found.problems.append(refusal)
+                continue
             found.problems.append(
                 f"its update fails on {what}: {type(error).__name__}: "
                 f"{str(error).splitlines()[0] if str(error) else ''}"

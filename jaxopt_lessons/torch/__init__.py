@@ -25,6 +25,7 @@ from jaxopt_lessons.torch.adadelta import AdadeltaState, adadelta
 from jaxopt_lessons.torch.adagrad import AdagradState, adagrad
 from jaxopt_lessons.torch.adam import AdamState, adam, adamw
 from jaxopt_lessons.torch.adamax import AdamaxState, adamax
+from jaxopt_lessons.torch.muon import MuonState, muon
 from jaxopt_lessons.torch.nadam import NadamState, nadam
 from jaxopt_lessons.torch.radam import RadamState, radam
 from jaxopt_lessons.torch.rmsprop import RmspropState, rmsprop
@@ -44,6 +45,7 @@ __all__ = [
     "AdagradState",
     "AdamState",
     "AdamaxState",
+    "MuonState",
     "NadamState",
     "RadamState",
     "RmspropState",
@@ -58,6 +60,7 @@ __all__ = [
     "exponential_lr",
     "linear_lr",
     "multi_step_lr",
+    "muon",
     "nadam",
     "one_cycle_lr",
     "radam",

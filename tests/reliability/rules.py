@@ -628,6 +628,87 @@ RULES.update(
 )
 
 
+# ----------------------------------------------------------------------------
+# Muon (contrib.muon, contrib.scale_by_muon, torch.muon).
+
+_NS_STEPS = Rule(
+    valid=st.integers(0, 6),
+    bad_values=st.integers(max_value=-1),
+    bad_types=st.sampled_from([2.5, "5", None, True]),
+)
+_NS_COEFFS = Rule(
+    valid=st.sampled_from(
+        [(3.4445, -4.775, 2.0315), [2.0, -1.5, 0.5], ((1.5, -0.5, 0.0),)]
+    ),
+    bad_values=st.sampled_from([(1.0, 2.0), (_NAN, 0.0, 0.0), ((1.0, 2.0, 3.0, 4.0),)]),
+    bad_types=st.sampled_from([None, object()]),
+)
+_MUON_DIMS = Rule(valid=st.sampled_from([None]), bad_types=st.sampled_from([3]))
+RULES.update(
+    {
+        "ns_steps": _NS_STEPS,
+        "adaptive": FLAG,
+        "preconditioning": choice("frobenius", "spectral", "aol", "schatten"),
+        "adam_b1": unit_interval(),
+        "adam_b2": unit_interval(),
+        "adam_eps_root": non_negative(high=1.0),
+        "adam_weight_decay": non_negative(),
+        "adam_learning_rate": optional(LEARNING_RATE),
+        "consistent_rms": optional(non_negative()),
+        "weight_dimension_numbers": _MUON_DIMS,
+        "muon_weight_dimension_numbers": _MUON_DIMS,
+    }
+)
+OVERRIDES.update(
+    {
+        # Optax's presets are names for muon, not for its block.
+        "contrib.muon.ns_coeffs": dataclasses.replace(
+            _NS_COEFFS,
+            valid=st.one_of(_NS_COEFFS.valid, st.sampled_from(["standard", "dion"])),
+            bad_values=st.one_of(_NS_COEFFS.bad_values, st.just("muon")),
+        ),
+        "contrib.scale_by_muon.ns_coeffs": _NS_COEFFS,
+        # torch: 0 <= ns_steps < 100, (a, b, c), three adjustments of lr.
+        "torch.muon.ns_steps": dataclasses.replace(
+            _NS_STEPS,
+            bad_values=st.one_of(st.integers(max_value=-1), st.integers(100, 10**4)),
+        ),
+        "torch.muon.ns_coefficients": Rule(
+            valid=st.sampled_from([(3.4445, -4.775, 2.0315), [2.0, -1.5, 0.5]]),
+            bad_values=st.sampled_from([(1.0, 2.0), (_NAN, 0.0, 0.0), None]),
+        ),
+        "torch.muon.adjust_lr_fn": Rule(
+            valid=st.sampled_from([None, "original", "match_rms_adamw"]),
+            bad_values=st.sampled_from(["", "sqrt", "ORIGINAL"]),
+        ),
+    }
+)
+#: Factories that take matrices only (Newton–Schulz): they are called on the
+#: matrices of `PARAMS` and `GRADS`.
+MATRICES_ONLY = {"contrib.scale_by_muon", "torch.muon"}
+
+
+def trees_for(factory: Factory) -> tuple[Any, Any]:
+    """(PARAMS, GRADS), without their vector for a factory of `MATRICES_ONLY`."""
+    if factory.id in MATRICES_ONLY:
+        return {"w": PARAMS["w"]}, {"w": GRADS["w"]}
+    return PARAMS, GRADS
+
+
+def vector_shape(factory: Factory, n: int) -> tuple[int, ...]:
+    """The shape of a leaf of n entries that `factory` accepts: (n,), or
+    (n, 1) for a factory of `MATRICES_ONLY`."""
+    return (n, 1) if factory.id in MATRICES_ONLY else (n,)
+
+
+#: State leaves that hold a hyperparameter, not a tensor per parameter (Muon's
+#: Newton–Schulz coefficients): their shape may equal a parameter's by chance.
+HYPERPARAMETER_STATE = {"ns_coeffs"}
+
+
+# End of Muon.
+
+
 class UnknownArgument(AssertionError):
     pass
 

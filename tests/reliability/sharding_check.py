@@ -25,7 +25,7 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from jaxopt_lessons import checkpoint
-from tests.reliability import training
+from tests.reliability import rules, training
 
 #: How each parameter of `training.initial_params()` is laid out over the mesh.
 LAYOUT = {"w": P("x"), "v": P(None, "x"), "b": P()}
@@ -39,6 +39,8 @@ def mismatches(state, params) -> list[str]:
         param = by_shape.get(np.shape(leaf))
         if param is None or np.ndim(leaf) == 0:
             continue
+        if getattr(path[-1], "name", None) in rules.HYPERPARAMETER_STATE:
+            continue  # a hyperparameter (Muon's), not a per-parameter tensor
         if not leaf.sharding.is_equivalent_to(param.sharding, leaf.ndim):
             bad.append(
                 f"{jax.tree_util.keystr(path)}: {leaf.sharding} "

@@ -21,6 +21,7 @@ def _contrib_optimizers() -> tuple[str, ...]:
 
     return contrib.OPTIMIZERS
 
+
 #: Every optimizer: the optimizers' list, the torch presets and contrib's
 #: optimizers (its blocks are not whole optimizers).
 OPTIMIZERS = [
@@ -44,6 +45,8 @@ def make(factory: rules.Factory, **kwargs: Any) -> optax.GradientTransformation:
     tx = factory.fn(**settings)
     if factory.id in PER_EXAMPLE:
         tx = one_example_batch(tx)
+    if factory.id in rules.MATRICES_ONLY:
+        tx = matrices_only(tx)
     return tx
 
 
@@ -69,6 +72,22 @@ def one_example_batch(tx: optax.GradientTransformation) -> optax.GradientTransfo
         )
 
     return optax.GradientTransformationExtraArgs(tx.init, update_fn)
+
+
+# Muon: torch.optim.Muon refuses vectors, so the vector `b` of the training
+# problem is given Adam (as torch's documentation pairs Muon with AdamW).
+def matrices_only(tx: optax.GradientTransformation) -> optax.GradientTransformation:
+    import jaxopt_lessons as jol
+
+    return optax.partition(
+        {"matrix": tx, "other": jol.adam(LEARNING_RATE)},
+        lambda params: jax.tree.map(
+            lambda p: "matrix" if p.ndim == 2 else "other", params
+        ),
+    )
+
+
+# End of Muon.
 
 
 def initial_params(dtype: Any = jnp.float32) -> dict:
