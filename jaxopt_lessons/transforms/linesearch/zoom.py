@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import functools
-import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from jaxopt_lessons import _checks
@@ -192,9 +192,12 @@ def scale_by_zoom_linesearch(
 
 
 def _is_inf(value) -> bool:
+    """True for a concrete +∞ (NumPy, not jnp: this runs inside traces too)."""
+    if isinstance(value, jax.core.Tracer):
+        return False
     try:
-        return bool(jnp.all(jnp.isposinf(jnp.asarray(value))))
-    except TypeError:
+        return bool(np.all(np.isposinf(np.asarray(value, dtype=float))))
+    except (TypeError, ValueError):
         return False
 
 
@@ -203,9 +206,7 @@ def _check_above_one(fn: str, name: str, value) -> None:
     _checks.check_positive(fn, name, value)
     if isinstance(value, jax.core.Tracer):
         return
-    if not math.isfinite(float(jnp.min(jnp.asarray(value)))) or not bool(
-        jnp.all(jnp.asarray(value) > 1)
-    ):
+    if not np.all(np.asarray(value, dtype=float) > 1):
         raise ValueError(
             f"{_checks.caller(fn)}: `{name}` must be > 1 (the bracketing phase "
             f"multiplies the step size by it), got {value!r}."
