@@ -61,6 +61,15 @@ EXPECTATIONS = [
         "earlier validation: the test builds trace(decay=1.0); decays must lie "
         "in [0, 1) (1.0 never forgets a gradient) and trace refuses it when built",
     ),
+    Expectation(
+        "xfail",
+        "linesearch__ZoomLinesearchTest::test_dtype_stability*",
+        "earlier validation: the test builds scale_by_zoom_linesearch with "
+        "increase_factor=1e-5; the bracketing phase multiplies the step size by "
+        "it to grow the interval, so it must be > 1 (Nocedal & Wright, Algorithm "
+        "3.5), and a smaller one is refused when built; dtype stability of our "
+        "line searches is checked in tests/reliability/test_low_precision.py",
+    ),
     # --------------------------------------------------------------- baseline
     Expectation(
         "baseline",

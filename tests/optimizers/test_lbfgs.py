@@ -244,7 +244,7 @@ def test_eager_equals_optax():
     """Without jit: `update` called op by op (the line search's loop is a
     `lax.while_loop`, compiled on its own)."""
     params, loss, data = _logistic(jnp.float32)
-    build = CASES["lbfgs-zoom/logistic"][1]
+    build = CASES["lbfgs-backtracking/logistic"][1]
     opts = build(optax), build(jol)
     states = [opt.init(params) for opt in opts]
     ps = [params, params]

@@ -80,7 +80,7 @@ def scale_by_backtracking_linesearch(
 
     Args:
         max_backtracking_steps: the number of shrinks allowed (an int >= 0).
-        slope_rtol: c >= 0, the fraction of the promised descent required.
+        slope_rtol: c in [0, 1), the fraction of the promised descent required.
         decrease_factor: the shrink factor, in (0, 1].
         increase_factor: each call starts from this multiple of the previous
             η (>= 0; 1 keeps it, ∞ always starts at `max_learning_rate`).
@@ -115,7 +115,7 @@ def scale_by_backtracking_linesearch(
     """
     fn = _checks.caller("scale_by_backtracking_linesearch")
     _common.check_max_steps(fn, "max_backtracking_steps", max_backtracking_steps)
-    _checks.check_non_negative(fn, "slope_rtol", slope_rtol)
+    _checks.check_interval(fn, "slope_rtol", slope_rtol, 0.0, 1.0)
     _checks.check_interval(fn, "decrease_factor", decrease_factor, 0.0, 1.0, high_closed=True)
     _checks.check_positive(fn, "decrease_factor", decrease_factor)
     if not (increase_factor == float("inf")):  # ∞ is documented: start at the max
@@ -154,6 +154,8 @@ def scale_by_backtracking_linesearch(
             raise TypeError(f"{fn}: `update` needs `params` (the search starts there).")
         fn_kwargs = _common.kwargs_for(fn, value_fn, extra_args)
         updates = tm.as_arrays(updates)
+        if store_grad:
+            _checks.check_tree_matches(fn, updates, state.grad)
         _checks.check_updates_match_params(fn, updates, params)
         loss = functools.partial(value_fn, **fn_kwargs)
 

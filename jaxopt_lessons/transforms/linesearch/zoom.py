@@ -161,6 +161,7 @@ def scale_by_zoom_linesearch(
             raise TypeError(f"{fn}: `update` needs `params` (the search starts there).")
         fn_kwargs = _common.kwargs_for(fn, value_fn, extra_args)
         updates = tm.as_arrays(updates)
+        _checks.check_tree_matches(fn, updates, state.grad)
         _checks.check_updates_match_params(fn, updates, params)
         value_and_grad = functools.partial(jax.value_and_grad(value_fn), **fn_kwargs)
 
