@@ -139,3 +139,31 @@ def test_the_loss_reaches_an_optimizer_that_needs_it():
     )
     grouped_new, _, _, _ = aux_step(params, grouped(tx).init(params), x, y)
     _close(grouped_new, new)
+
+
+def test_lbfgs_trains_with_the_loss_function_it_needs():
+    """L-BFGS's line search evaluates the loss along the update: the step
+    passes `value=`, `grad=` and `value_fn=` (the loss on the batch), and
+    follows a hand-written `optax.lbfgs` loop."""
+    params, loss_fn, x, y = _problem()
+    tx = jol.lbfgs()
+    step = training.make_train_step(loss_fn, tx, donate=False)
+    ref_tx, ref_params = optax.lbfgs(), params
+    state, ref_state = tx.init(params), optax.lbfgs().init(params)
+    bound = lambda p: loss_fn(p, x, y)  # noqa: E731
+    for _ in range(4):
+        params, state, loss = step(params, state, x, y)
+        value, grads = jax.value_and_grad(bound)(ref_params)
+        updates, ref_state = ref_tx.update(
+            grads, ref_state, ref_params, value=value, grad=grads, value_fn=bound
+        )
+        ref_params = optax.apply_updates(ref_params, updates)
+        _close(params, ref_params)
+    assert float(bound(params)) < 0.5 * float(bound(_problem()[0]))
+    # with `has_aux`, value_fn is the loss alone
+    aux_step = training.make_train_step(
+        lambda p, x, y: (loss_fn(p, x, y), {"n": 0}), tx, has_aux=True, donate=False
+    )
+    aux_params, _, _, _ = aux_step(_problem()[0], tx.init(params), x, y)
+    first, _, _ = step(_problem()[0], tx.init(params), x, y)
+    _close(aux_params, first)
