@@ -118,7 +118,10 @@ def test_grouped_refuses_lbfgs_with_each_reason():
     line search evaluates the loss of the whole model: both are refused, and
     without a line search the L-BFGS block still is."""
     for linesearch, blocks in (
-        (jol.scale_by_zoom_linesearch(5), ("scale_by_lbfgs", "scale_by_zoom_linesearch")),
+        (
+            jol.scale_by_zoom_linesearch(5),
+            ("scale_by_lbfgs", "scale_by_zoom_linesearch"),
+        ),
         (
             jol.scale_by_backtracking_linesearch(5),
             ("scale_by_lbfgs", "scale_by_backtracking_linesearch"),

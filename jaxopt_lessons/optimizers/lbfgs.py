@@ -70,7 +70,12 @@ def lbfgs(
             f"{fn}: `linesearch` must be an optax.GradientTransformation or None, "
             f"got {linesearch!r}."
         )
-    step = scale(-1.0) if learning_rate is None else scale_by_learning_rate(learning_rate)
-    links = [scale_by_lbfgs(memory_size=memory_size, scale_init_precond=scale_init_precond), step]
+    step = (
+        scale(-1.0) if learning_rate is None else scale_by_learning_rate(learning_rate)
+    )
+    links = [
+        scale_by_lbfgs(memory_size=memory_size, scale_init_precond=scale_init_precond),
+        step,
+    ]
     links.append(optax.identity() if linesearch is None else linesearch)
     return _chain.chain(*links)

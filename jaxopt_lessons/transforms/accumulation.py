@@ -71,7 +71,9 @@ def apply_every(k: int = 1) -> optax.GradientTransformation:
 
     def init_fn(params):
         _checks.check_float_params(fn, params)
-        return ApplyEvery(count=jnp.zeros([], jnp.int32), grad_acc=tm.zeros_like(params))
+        return ApplyEvery(
+            count=jnp.zeros([], jnp.int32), grad_acc=tm.zeros_like(params)
+        )
 
     def update_fn(updates, state, params=None):
         updates = _checks.checked_updates(fn, updates, state, ApplyEvery, "grad_acc")

@@ -7,7 +7,6 @@ import jax.numpy as jnp
 import optax
 
 from jaxopt_lessons import _checks
-from jaxopt_lessons import tree as tm
 from jaxopt_lessons.grouping.declarations import not_elementwise
 from jaxopt_lessons.transforms._states import ScaleByDistanceOverGradientsState
 

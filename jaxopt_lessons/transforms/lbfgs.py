@@ -177,7 +177,9 @@ def scale_by_lbfgs(
         )
 
     def update_fn(updates, state, params=None):
-        updates = _checks.checked_updates(fn, updates, state, ScaleByLBFGSState, "params")
+        updates = _checks.checked_updates(
+            fn, updates, state, ScaleByLBFGSState, "params"
+        )
         if params is None:
             raise TypeError(
                 f"{fn}: `update` needs `params` (the pairs s_k are differences "

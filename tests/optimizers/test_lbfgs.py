@@ -299,8 +299,12 @@ def test_two_loop_recursion_is_the_bfgs_matrix():
         h = left @ h @ left.T + rho[i] * np.outer(s[i], s[i])
     with jax.enable_x64(True):
         got = lbfgs_module.precondition_by_lbfgs(
-            jnp.asarray(g), jnp.asarray(s), jnp.asarray(y), jnp.asarray(rho),
-            gamma, jnp.asarray(start),
+            jnp.asarray(g),
+            jnp.asarray(s),
+            jnp.asarray(y),
+            jnp.asarray(rho),
+            gamma,
+            jnp.asarray(start),
         )
     np.testing.assert_allclose(np.asarray(got), h @ g, rtol=1e-12, atol=1e-12)
 
@@ -355,19 +359,41 @@ def test_missing_or_unused_extra_arguments_are_named():
             opt.update(grad, state, params, value=value, grad=grad)
         with pytest.raises(TypeError, match=rf"{name}: Unexpected keyword.*'batch'"):
             opt.update(
-                grad, state, params, value=value, grad=grad, value_fn=loss,
-                batch=0, **data,
+                grad,
+                state,
+                params,
+                value=value,
+                grad=grad,
+                value_fn=loss,
+                batch=0,
+                **data,
             )
 
 
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [
-        (lambda: jol.lbfgs(memory_size=0), ValueError, r"lbfgs: `memory_size` must be >= 1"),
-        (lambda: jol.lbfgs(memory_size=2.5), TypeError, r"lbfgs: `memory_size` must be an int"),
-        (lambda: jol.lbfgs(scale_init_precond=1), TypeError, r"`scale_init_precond` must be True"),
+        (
+            lambda: jol.lbfgs(memory_size=0),
+            ValueError,
+            r"lbfgs: `memory_size` must be >= 1",
+        ),
+        (
+            lambda: jol.lbfgs(memory_size=2.5),
+            TypeError,
+            r"lbfgs: `memory_size` must be an int",
+        ),
+        (
+            lambda: jol.lbfgs(scale_init_precond=1),
+            TypeError,
+            r"`scale_init_precond` must be True",
+        ),
         (lambda: jol.lbfgs(learning_rate=-1.0), ValueError, r"lbfgs: `learning_rate`"),
-        (lambda: jol.lbfgs(linesearch="zoom"), TypeError, r"lbfgs: `linesearch` must be"),
+        (
+            lambda: jol.lbfgs(linesearch="zoom"),
+            TypeError,
+            r"lbfgs: `linesearch` must be",
+        ),
         (
             lambda: jol.scale_by_zoom_linesearch(5, increase_factor=1.0),
             ValueError,

@@ -21,6 +21,7 @@ def _contrib_optimizers() -> tuple[str, ...]:
 
     return contrib.OPTIMIZERS
 
+
 #: Every optimizer: the optimizers' list, the torch presets and contrib's
 #: optimizers (its blocks are not whole optimizers).
 OPTIMIZERS = [
@@ -107,7 +108,9 @@ def extra_args(tx, params, grads, loss_fn=None) -> dict:
     if not any(p.kind is p.VAR_KEYWORD for p in update):
         return {}
     loss_fn = loss_fn or loss
-    cleaned = jax.tree.map(lambda g: jnp.where(jnp.isnan(g), jnp.zeros_like(g), g), grads)
+    cleaned = jax.tree.map(
+        lambda g: jnp.where(jnp.isnan(g), jnp.zeros_like(g), g), grads
+    )
     return {"value": loss_fn(params), "grad": cleaned, "value_fn": loss_fn}
 
 

@@ -43,7 +43,9 @@ def test_by_hand():
     x1 = x0 - jnp.array([2.0, 0.0])  # moved 2 > r0
     g2 = jnp.array([0.0, 2.0])
     u2, state = tx.update(g2, state, x1)
-    np.testing.assert_allclose(u2, 2.0 / np.sqrt(5.0 + 1e-8) * np.asarray(g2), rtol=1e-6)
+    np.testing.assert_allclose(
+        u2, 2.0 / np.sqrt(5.0 + 1e-8) * np.asarray(g2), rtol=1e-6
+    )
     assert state.grad_sum_of_squares.shape == (1,)  # Optax's layout
 
 

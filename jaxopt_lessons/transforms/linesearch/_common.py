@@ -27,7 +27,10 @@ def check_max_steps(fn: str, name: str, value: Any) -> None:
         return
     if isinstance(value, (bool, np.bool_)) or not (
         isinstance(value, (int, np.integer))
-        or (isinstance(value, (np.ndarray, jax.Array)) and _checks.is_integer_array(value))
+        or (
+            isinstance(value, (np.ndarray, jax.Array))
+            and _checks.is_integer_array(value)
+        )
     ):
         raise TypeError(
             f"{fn}: `{name}` must be an int (a number of iterations), got "

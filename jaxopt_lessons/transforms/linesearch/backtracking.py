@@ -116,7 +116,9 @@ def scale_by_backtracking_linesearch(
     fn = _checks.caller("scale_by_backtracking_linesearch")
     _common.check_max_steps(fn, "max_backtracking_steps", max_backtracking_steps)
     _checks.check_interval(fn, "slope_rtol", slope_rtol, 0.0, 1.0)
-    _checks.check_interval(fn, "decrease_factor", decrease_factor, 0.0, 1.0, high_closed=True)
+    _checks.check_interval(
+        fn, "decrease_factor", decrease_factor, 0.0, 1.0, high_closed=True
+    )
     _checks.check_positive(fn, "decrease_factor", decrease_factor)
     if not (increase_factor == float("inf")):  # ∞ is documented: start at the max
         _checks.check_non_negative(fn, "increase_factor", increase_factor)
@@ -145,7 +147,13 @@ def scale_by_backtracking_linesearch(
         return jnp.maximum(error, 0.0)
 
     def update_fn(
-        updates, state, params=None, *, value=None, grad=None, value_fn=None,
+        updates,
+        state,
+        params=None,
+        *,
+        value=None,
+        grad=None,
+        value_fn=None,
         **extra_args,
     ):
         _checks.check_state(fn, state, ScaleByBacktrackingLinesearchState)
@@ -169,7 +177,8 @@ def scale_by_backtracking_linesearch(
 
         def try_next(trial):
             eta = jnp.where(
-                trial.iter_num > 0, decrease_factor * trial.learning_rate,
+                trial.iter_num > 0,
+                decrease_factor * trial.learning_rate,
                 trial.learning_rate,
             )
             candidate = optax.tree.add_scale(params, eta, updates)

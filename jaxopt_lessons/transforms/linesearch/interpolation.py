@@ -33,9 +33,7 @@ def cubic_minimizer(a, fa, fpa, b, fb, c, fc):
     det = (db * dc) ** 2 * (db - dc)
     inverse_times_det = jnp.array([[dc**2, -(db**2)], [-(dc**3), db**3]])
     rhs = jnp.array([fb - fa - C * db, fc - fa - C * dc])
-    A, B = (
-        jnp.dot(inverse_times_det, rhs, precision=jax.lax.Precision.HIGHEST) / det
-    )
+    A, B = jnp.dot(inverse_times_det, rhs, precision=jax.lax.Precision.HIGHEST) / det
     radicand = B * B - 3.0 * A * C
     return a + (-B + jnp.sqrt(radicand)) / (3.0 * A)
 

@@ -152,7 +152,13 @@ def scale_by_zoom_linesearch(
         )
 
     def update_fn(
-        updates, state, params=None, *, value=None, grad=None, value_fn=None,
+        updates,
+        state,
+        params=None,
+        *,
+        value=None,
+        grad=None,
+        value_fn=None,
         **extra_args,
     ):
         _checks.check_state(fn, state, ScaleByZoomLinesearchState)
@@ -165,7 +171,9 @@ def scale_by_zoom_linesearch(
         _checks.check_updates_match_params(fn, updates, params)
         value_and_grad = functools.partial(jax.value_and_grad(value_fn), **fn_kwargs)
 
-        guess = jnp.asarray(1.0) if initial_guess_strategy == "one" else state.learning_rate
+        guess = (
+            jnp.asarray(1.0) if initial_guess_strategy == "one" else state.learning_rate
+        )
         first = zoom_phases.start(
             updates, params, value=value, grad=grad, stepsize_guess=guess
         )

@@ -124,7 +124,9 @@ class Criteria:
 # The two conditions.
 
 
-def decrease_error(c: Criteria, stepsize, value_step, slope_step, value_init, slope_init):
+def decrease_error(
+    c: Criteria, stepsize, value_step, slope_step, value_init, slope_init
+):
     """How much φ(η) misses sufficient decrease by (0 when met, ∞ for NaN).
 
     Armijo (Nocedal & Wright, eq. 3.7a)::
@@ -251,7 +253,9 @@ def bracket(c: Criteria, s: Search, value_and_grad: Callable) -> Search:
             "scale_by_zoom_linesearch: loss at the current params {value_init}, "
             "slope along the update {slope_init}; stopped at the largest step "
             "size {stepsize} (decrease error {decrease_error}, curvature error "
-            "{curvature_error}). " + FLAG_INTERVAL_NOT_FOUND + "\n"
+            "{curvature_error}). "
+            + FLAG_INTERVAL_NOT_FOUND
+            + "\n"
             + FLAG_CURVATURE_COND_NOT_SATISFIED,
             value_init=s.value_init,
             slope_init=s.slope_init,
@@ -322,9 +326,15 @@ def zoom(c: Criteria, s: Search, value_and_grad: Callable) -> Search:
     high_to_new = (dec > 0.0) | (value >= s.value_low)
     high_to_low = (slope * (s.high - s.low) >= 0.0) & ~high_to_new
     low_to_new = ~high_to_new
-    new, low, high = [stepsize, value, slope], [s.low, s.value_low, s.slope_low], [
-        s.high, s.value_high, s.slope_high,
-    ]
+    new, low, high = (
+        [stepsize, value, slope],
+        [s.low, s.value_low, s.slope_low],
+        [
+            s.high,
+            s.value_high,
+            s.slope_high,
+        ],
+    )
     high_after = optax.tree.where(high_to_new, new, high)
     high_after = optax.tree.where(high_to_low, low, high_after)
     low_after = optax.tree.where(low_to_new, new, low)
@@ -372,8 +382,13 @@ def _trial(s: Search, length):
     left, right = jnp.minimum(s.high, s.low), jnp.maximum(s.high, s.low)
     cubic_margin, quad_margin = 0.2 * length, 0.1 * length
     cubic = cubic_minimizer(
-        s.low, s.value_low, s.slope_low, s.high, s.value_high,
-        s.cubic_ref, s.value_cubic_ref,
+        s.low,
+        s.value_low,
+        s.slope_low,
+        s.high,
+        s.value_high,
+        s.cubic_ref,
+        s.value_cubic_ref,
     )
     use_cubic = (cubic > left + cubic_margin) & (cubic < right - cubic_margin)
     quad = quadratic_minimizer(s.low, s.value_low, s.slope_low, s.high, s.value_high)
