@@ -233,8 +233,8 @@ def test_every_iteration_and_state_leaf_equals_optax(case, x64):
     # The runs make progress (a comparison of two stuck runs proves little),
     # except gradient descent with a tiny step on Rosenbrock.
     problem = CASES[case][0]
-    _, loss, data = PROBLEMS[problem](jnp.float64 if x64 else jnp.float32)
     with jax.enable_x64(x64):
+        _, loss, data = PROBLEMS[problem](jnp.float64 if x64 else jnp.float32)
         first = loss(jax.tree.map(lambda p: p[0], runs["optax"][2]), **data)
         last = loss(jax.tree.map(lambda p: p[-1], runs["optax"][2]), **data)
     assert np.isfinite(last) and last < first, (case, first, last)
