@@ -326,15 +326,9 @@ def zoom(c: Criteria, s: Search, value_and_grad: Callable) -> Search:
     high_to_new = (dec > 0.0) | (value >= s.value_low)
     high_to_low = (slope * (s.high - s.low) >= 0.0) & ~high_to_new
     low_to_new = ~high_to_new
-    new, low, high = (
-        [stepsize, value, slope],
-        [s.low, s.value_low, s.slope_low],
-        [
-            s.high,
-            s.value_high,
-            s.slope_high,
-        ],
-    )
+    new = [stepsize, value, slope]
+    low = [s.low, s.value_low, s.slope_low]
+    high = [s.high, s.value_high, s.slope_high]
     high_after = optax.tree.where(high_to_new, new, high)
     high_after = optax.tree.where(high_to_low, low, high_after)
     low_after = optax.tree.where(low_to_new, new, low)
