@@ -19,6 +19,7 @@ keyword arguments of `update` (x=, y=).
 from __future__ import annotations
 
 import functools
+import inspect
 
 import jax
 import jax.numpy as jnp
@@ -436,3 +437,39 @@ def test_update_without_params_is_refused():
     tx = jol.scale_by_lbfgs()
     with pytest.raises(TypeError, match=r"scale_by_lbfgs: `update` needs `params`"):
         tx.update(params, tx.init(params))
+
+
+NEW_NAMES = (
+    "lbfgs",
+    "scale_by_lbfgs",
+    "scale_by_zoom_linesearch",
+    "scale_by_backtracking_linesearch",
+    "apply_every",
+    "centralize",
+    "scale_by_distance_over_gradients",
+)
+
+
+@pytest.mark.parametrize("name", NEW_NAMES)
+def test_signature_is_optax(name):
+    """Same argument names, order and defaults (lbfgs's default line search
+    is an equal one of ours: a zoom search of 20 steps starting at 1)."""
+    ours = inspect.signature(getattr(jol, name)).parameters
+    theirs = inspect.signature(getattr(optax, name)).parameters
+    assert list(ours) == list(theirs)
+    for arg in theirs:
+        if name == "lbfgs" and arg == "linesearch":
+            continue
+        assert ours[arg].default == theirs[arg].default, arg
+
+
+def test_inject_hyperparams_learning_rate():
+    """`optax.inject_hyperparams` with the memory size static: the same steps."""
+    params, loss, _ = _rosenbrock(jnp.float32)
+    outs = []
+    for lib in (optax, jol):
+        opt = optax.inject_hyperparams(lib.lbfgs, static_args=("memory_size",))(
+            learning_rate=0.1
+        )
+        outs.append(_run(opt, params, loss, {}, steps=3))
+    _assert_identical(outs[1], outs[0], "inject_hyperparams ")
