@@ -117,7 +117,11 @@ def make_train_step(
             `has_aux`); it always receives the ordinary parameter tree, also
             when the step is given a `GroupedTree`.
         tx: the optimizer (for grouped params, typically ``grouped(opt)``).
-            One that takes extra arguments receives the loss as ``value=``.
+            One that takes extra arguments (an
+            `optax.GradientTransformationExtraArgs`) receives the loss as
+            ``value=``, its gradient as ``grad=`` and the loss at this batch
+            as a function of the params, ``value_fn=`` (what Optax's line
+            searches and `lbfgs` need; Polyak's step size reads `value`).
         has_aux: `loss_fn` returns ``(loss, aux)``.
         donate: donate `params` and `opt_state` to the step.
         jit: compile the step.
@@ -143,14 +147,28 @@ def make_train_step(
 
     grad_fn = jax.value_and_grad(on_tree, has_aux=has_aux)
 
-    # Transforms that take extra arguments get the loss as `value=`, as
-    # Optax's line searches and Polyak's step size expect; the others
-    # ignore it (Optax's `GradientTransformationExtraArgs` protocol).
-    takes_value = isinstance(tx, optax.GradientTransformationExtraArgs)
+    # Transforms that take extra arguments get the loss (`value=`), its
+    # gradient (`grad=`) and the loss on this batch as a function of the
+    # params (`value_fn=`), as Optax's line searches, `lbfgs` and Polyak's
+    # step size expect; the others ignore them (Optax's
+    # `GradientTransformationExtraArgs` protocol: extra keyword arguments are
+    # passed to every block, and a block takes only those it names).
+    takes_extra = isinstance(tx, optax.GradientTransformationExtraArgs)
 
     def step(params, opt_state, *batch):
         value, grads = grad_fn(params, *batch)
-        extra = {"value": value[0] if has_aux else value} if takes_value else {}
+        extra = {}
+        if takes_extra:
+
+            def value_fn(p):
+                out = on_tree(p, *batch)
+                return out[0] if has_aux else out
+
+            extra = {
+                "value": value[0] if has_aux else value,
+                "grad": grads,
+                "value_fn": value_fn,
+            }
         updates, opt_state = tx.update(grads, opt_state, params, **extra)
         params = optax.apply_updates(params, updates)
         if has_aux:

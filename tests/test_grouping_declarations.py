@@ -24,6 +24,8 @@ from tests import helpers
 ARGS = {
     "scale_by_schedule": (optax.linear_schedule(0.1, 0.01, 10),),
     "add_noise": (0.1, 0.5, 0),
+    "scale_by_backtracking_linesearch": (5,),
+    "scale_by_zoom_linesearch": (5,),
 }
 # What an update needs beyond (updates, state, params).
 EXTRA = {"scale_by_polyak": {"value": jnp.float32(1.0)}}
@@ -83,16 +85,44 @@ def _factory(name):
     return getattr(jol, name) if hasattr(jol, name) else getattr(contrib, name)
 
 
+def _sum_of_squares(params):
+    return sum(jnp.sum(jnp.square(x)) for x in jax.tree.leaves(params))
+
+
+def _with_objective(tx):
+    """`tx`, whose `update` is handed a loss, its gradient (the incoming
+    update) and the loss function, made for whatever tree it is traced on
+    (grouped buffers or the probe): the line searches need all three."""
+
+    def update_fn(updates, state, params=None, **extra):
+        return tx.update(
+            updates,
+            state,
+            params,
+            value=_sum_of_squares(params),
+            grad=updates,
+            value_fn=_sum_of_squares,
+        )
+
+    return optax.GradientTransformationExtraArgs(tx.init, update_fn)
+
+
+#: Blocks whose `update` needs `value`, `grad` and `value_fn`.
+NEEDS_OBJECTIVE = {"scale_by_backtracking_linesearch", "scale_by_zoom_linesearch"}
+
+
 def _build(name):
     if name in BUILD:
         return BUILD[name]()
     factory = _factory(name)
     if name in ARGS:
-        return factory(*ARGS[name])
-    try:
-        return factory()
-    except TypeError:  # a required first argument
-        return factory(0.1)
+        tx = factory(*ARGS[name])
+    else:
+        try:
+            tx = factory()
+        except TypeError:  # a required first argument
+            tx = factory(0.1)
+    return _with_objective(tx) if name in NEEDS_OBJECTIVE else tx
 
 
 @pytest.mark.parametrize("name", BLOCKS)
@@ -138,6 +168,27 @@ def test_partition_invariant_blocks_give_the_per_leaf_numbers(name):
         helpers.F32,
         f"{name} grouped against per leaf",
     )
+
+
+def test_grouped_refuses_lbfgs_with_each_reason():
+    """L-BFGS mixes all coordinates (inner products of whole trees) and its
+    line search evaluates the loss of the whole model: both are refused, and
+    without a line search the L-BFGS block still is."""
+    for linesearch, blocks in (
+        (
+            jol.scale_by_zoom_linesearch(5),
+            ("scale_by_lbfgs", "scale_by_zoom_linesearch"),
+        ),
+        (
+            jol.scale_by_backtracking_linesearch(5),
+            ("scale_by_lbfgs", "scale_by_backtracking_linesearch"),
+        ),
+        (None, ("scale_by_lbfgs",)),
+    ):
+        tx = _with_objective(jol.lbfgs(linesearch=linesearch))
+        problems = " ".join(g.problems_of(tx, helpers.mixed_tree()))
+        for block in blocks:
+            assert g.declaration_of(getattr(jol, block)).reason in problems, block
 
 
 def test_a_refusal_in_a_wrapper_wins_over_the_blocks_inside():

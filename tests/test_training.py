@@ -139,3 +139,34 @@ def test_the_loss_reaches_an_optimizer_that_needs_it():
     )
     grouped_new, _, _, _ = aux_step(params, grouped(tx).init(params), x, y)
     _close(grouped_new, new)
+
+
+def test_lbfgs_trains_with_the_loss_function_it_needs():
+    """L-BFGS's line search evaluates the loss along the update: the step
+    passes `value=`, `grad=` and `value_fn=` (the loss on the batch), and
+    follows a hand-written `optax.lbfgs` loop."""
+    params, loss_fn, x, y = _problem()
+    tx, ref_tx = jol.lbfgs(), optax.lbfgs()
+    step = training.make_train_step(loss_fn, tx, donate=False)
+    bound = lambda p: loss_fn(p, x, y)  # noqa: E731
+
+    @jax.jit
+    def ref_step(p, s):
+        value, grads = jax.value_and_grad(bound)(p)
+        u, s = ref_tx.update(grads, s, p, value=value, grad=grads, value_fn=bound)
+        return optax.apply_updates(p, u), s
+
+    state, ref_params, ref_state = tx.init(params), params, ref_tx.init(params)
+    for _ in range(3):
+        params, state, _ = step(params, state, x, y)
+        ref_params, ref_state = ref_step(ref_params, ref_state)
+        _close(params, ref_params)
+    assert float(bound(params)) < 0.5 * float(bound(_problem()[0]))
+    # with `has_aux`, value_fn is the loss alone
+    aux_step = training.make_train_step(
+        lambda p, x, y: (loss_fn(p, x, y), {"n": 0}), tx, has_aux=True, donate=False
+    )
+    start = _problem()[0]
+    aux_params, _, _, _ = aux_step(start, tx.init(start), x, y)
+    first, _ = ref_step(start, ref_tx.init(start))
+    _close(aux_params, first)

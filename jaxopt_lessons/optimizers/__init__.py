@@ -7,6 +7,7 @@ from jaxopt_lessons.optimizers.adamax import adamax, adamaxw
 from jaxopt_lessons.optimizers.adan import adan
 from jaxopt_lessons.optimizers.belief import adabelief
 from jaxopt_lessons.optimizers.factored import adafactor
+from jaxopt_lessons.optimizers.lbfgs import lbfgs
 from jaxopt_lessons.optimizers.lion import lion
 from jaxopt_lessons.optimizers.noise import noisy_sgd
 from jaxopt_lessons.optimizers.novograd import novograd
@@ -38,6 +39,7 @@ __all__ = [
     "fromage",
     "lamb",
     "lars",
+    "lbfgs",
     "lion",
     "nadam",
     "nadamw",

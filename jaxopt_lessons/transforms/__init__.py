@@ -10,7 +10,12 @@
 - Less memory: `factored` (Adafactor), `sm3`.
 - Signs: `sign`, `lion`, `rprop`.
 - Step sizes from elsewhere: `adadelta`, `polyak`, `trust_ratio` (LARS, LAMB).
-- Bounding and perturbing the step: `clipping`, `noise`, `optimistic`.
+- Bounding and perturbing the step: `clipping`, `noise`, `optimistic`,
+  `centralize`.
+- Curvature and step sizes from the loss: `lbfgs` (the L-BFGS direction),
+  `linesearch` (backtracking and zoom line searches), `distance_over_gradients`
+  (DoG).
+- Waiting: `accumulation` (`apply_every`).
 
 The states are Optax's own classes (`_states`), so a state made by Optax's
 transform of the same name is a state of ours, and the other way round.
@@ -18,6 +23,7 @@ transform of the same name is a state of ours, and the other way round.
 
 from jaxopt_lessons.transforms import _states
 from jaxopt_lessons.transforms._states import *
+from jaxopt_lessons.transforms.accumulation import apply_every
 from jaxopt_lessons.transforms.adadelta import scale_by_adadelta
 from jaxopt_lessons.transforms.adam import (
     scale_by_adam,
@@ -26,15 +32,24 @@ from jaxopt_lessons.transforms.adam import (
 )
 from jaxopt_lessons.transforms.adan import scale_by_adan
 from jaxopt_lessons.transforms.belief import scale_by_belief
+from jaxopt_lessons.transforms.centralize import centralize
 from jaxopt_lessons.transforms.clipping import (
     adaptive_grad_clip,
     clip,
     clip_by_block_rms,
     clip_by_global_norm,
 )
+from jaxopt_lessons.transforms.distance_over_gradients import (
+    scale_by_distance_over_gradients,
+)
 from jaxopt_lessons.transforms.factored import (
     scale_by_factored_rms,
     scale_by_param_block_rms,
+)
+from jaxopt_lessons.transforms.lbfgs import scale_by_lbfgs
+from jaxopt_lessons.transforms.linesearch import (
+    scale_by_backtracking_linesearch,
+    scale_by_zoom_linesearch,
 )
 from jaxopt_lessons.transforms.lion import scale_by_lion
 from jaxopt_lessons.transforms.momentum import ema, trace
@@ -61,6 +76,8 @@ __all__ = [
     "adaptive_grad_clip",
     "add_decayed_weights",
     "add_noise",
+    "apply_every",
+    "centralize",
     "clip",
     "clip_by_block_rms",
     "clip_by_global_norm",
@@ -71,8 +88,11 @@ __all__ = [
     "scale_by_adamax",
     "scale_by_adan",
     "scale_by_amsgrad",
+    "scale_by_backtracking_linesearch",
     "scale_by_belief",
+    "scale_by_distance_over_gradients",
     "scale_by_factored_rms",
+    "scale_by_lbfgs",
     "scale_by_learning_rate",
     "scale_by_lion",
     "scale_by_novograd",
@@ -89,5 +109,6 @@ __all__ = [
     "scale_by_stddev",
     "scale_by_trust_ratio",
     "scale_by_yogi",
+    "scale_by_zoom_linesearch",
     "trace",
 ]

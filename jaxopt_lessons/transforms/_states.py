@@ -16,7 +16,9 @@ that each is the very class Optax's transform returns.
 from __future__ import annotations
 
 import optax
+from optax._src.linesearch import BacktrackingLinesearchInfo
 from optax._src.transform import (
+    ScaleByDistanceOverGradientsState,
     ScaleByOptimisticGradientState,
     ScaleByRmsWithCountState,
     ScaleByRStdDevWithCountState,
@@ -25,6 +27,8 @@ from optax.transforms._adding import WeightDecaySchedule
 
 __all__ = [
     "AddDecayedWeightsState",
+    "ApplyEvery",
+    "BacktrackingLinesearchInfo",
     "AddNoiseState",
     "EmaState",
     "FactoredState",
@@ -32,7 +36,10 @@ __all__ = [
     "ScaleByAdamState",
     "ScaleByAdanState",
     "ScaleByAmsgradState",
+    "ScaleByBacktrackingLinesearchState",
     "ScaleByBeliefState",
+    "ScaleByDistanceOverGradientsState",
+    "ScaleByLBFGSState",
     "ScaleByLionState",
     "ScaleByNovogradState",
     "ScaleByOptimisticGradientState",
@@ -44,21 +51,27 @@ __all__ = [
     "ScaleByRssState",
     "ScaleBySM3State",
     "ScaleByScheduleState",
+    "ScaleByZoomLinesearchState",
     "TraceState",
     "WeightDecaySchedule",
+    "ZoomLinesearchInfo",
 ]
 
 # Optax's name for the state of `add_decayed_weights` with a constant decay:
 # `optax.EmptyState`. With a schedule, the state is a `WeightDecaySchedule`.
 AddDecayedWeightsState = optax.AddDecayedWeightsState
 AddNoiseState = optax.AddNoiseState
+# Optax's name for apply_every's state (count, grad_acc) has no "State" suffix.
+ApplyEvery = optax.ApplyEvery
 EmaState = optax.EmaState
 FactoredState = optax.FactoredState
 ScaleByAdaDeltaState = optax.ScaleByAdaDeltaState
 ScaleByAdamState = optax.ScaleByAdamState  # also Adamax's, RAdam's and Yogi's
 ScaleByAdanState = optax.ScaleByAdanState
 ScaleByAmsgradState = optax.ScaleByAmsgradState
+ScaleByBacktrackingLinesearchState = optax.ScaleByBacktrackingLinesearchState
 ScaleByBeliefState = optax.ScaleByBeliefState
+ScaleByLBFGSState = optax.ScaleByLBFGSState
 ScaleByLionState = optax.ScaleByLionState
 ScaleByNovogradState = optax.ScaleByNovogradState
 ScaleByRStdDevState = optax.ScaleByRStdDevState
@@ -67,4 +80,6 @@ ScaleByRpropState = optax.ScaleByRpropState
 ScaleByRssState = optax.ScaleByRssState
 ScaleBySM3State = optax.ScaleBySM3State
 ScaleByScheduleState = optax.ScaleByScheduleState
+ScaleByZoomLinesearchState = optax.ScaleByZoomLinesearchState
 TraceState = optax.TraceState
+ZoomLinesearchInfo = optax.ZoomLinesearchInfo

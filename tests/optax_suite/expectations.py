@@ -61,6 +61,15 @@ EXPECTATIONS = [
         "earlier validation: the test builds trace(decay=1.0); decays must lie "
         "in [0, 1) (1.0 never forgets a gradient) and trace refuses it when built",
     ),
+    Expectation(
+        "xfail",
+        "linesearch__ZoomLinesearchTest::test_dtype_stability*",
+        "earlier validation: the test builds scale_by_zoom_linesearch with "
+        "increase_factor=1e-5; the bracketing phase multiplies the step size by "
+        "it to grow the interval, so it must be > 1 (Nocedal & Wright, Algorithm "
+        "3.5), and a smaller one is refused when built; dtype stability of our "
+        "line searches is checked in tests/reliability/test_low_precision.py",
+    ),
     # --------------------------------------------------------------- baseline
     Expectation(
         "baseline",
@@ -76,7 +85,86 @@ EXPECTATIONS = [
         "would only run Optax",
         params=r"opt_name='optimistic_adam'",
     ),
+    Expectation(
+        "other",
+        "alias__LBFGSTest::test_p*_preconditioning*",
+        "tests Optax's private transform._precondition_by_lbfgs (and the test's "
+        "own reference): it would only run Optax. Our two-loop recursion is "
+        "checked against the dense BFGS matrix in tests/optimizers/test_lbfgs.py",
+    ),
+    Expectation(
+        "other",
+        "alias__LBFGSTest::test_preconditioning_by_lbfgs_on_*",
+        "tests Optax's private transform._precondition_by_lbfgs: it would only "
+        "run Optax (see tests/optimizers/test_lbfgs.py for ours)",
+    ),
     # ------------------------------------------------------------------- slow
+    Expectation(
+        "slow",
+        "linesearch__BacktrackingLinesearchTest::test_linesearch*",
+        "192 single searches (4 problems, 3 increase factors, 2 seeds, "
+        "tolerances on and off), each compiled; the quick run keeps the 2 on "
+        "Rosenbrock with seed 0, increase factor 1.5 and both relative "
+        "tolerances on",
+        params=r"problem_name='(himmelblau|matyas|eggholder)'|seed=1|rtol=0\.0[,)]"
+        r"|increase_factor=(1\.0|inf)",
+    ),
+    Expectation(
+        "slow",
+        "alias__LBFGSTest::test_against_plain_implementation*",
+        "L-BFGS against the test's plain implementation on five problems (5-15 "
+        "s each under load); the quick run keeps one comparison with scipy, "
+        "and tests/optimizers/test_lbfgs.py compares every iteration with Optax "
+        "and the two-loop recursion with the dense BFGS matrix",
+    ),
+    Expectation(
+        "slow",
+        "alias__LBFGSTest::test_against_scipy[1-9]",
+        "L-BFGS against scipy on four more problems; the quick run keeps one",
+    ),
+    Expectation(
+        "slow",
+        "alias__LBFGSTest::test_binary_logreg*",
+        "scikit-learn logistic regressions solved to tolerance (10-20 s each "
+        "under load); tests/optimizers/test_lbfgs.py runs a logistic "
+        "regression against Optax",
+    ),
+    Expectation(
+        "slow",
+        "alias__LBFGSTest::test_multiclass_logreg*",
+        "multiclass logistic regression solved to tolerance (15-35 s each)",
+    ),
+    Expectation(
+        "slow",
+        "alias__LBFGSTest::test_handling_pytrees",
+        "a pytree problem solved to tolerance (about 25 s under load); "
+        "tests/optimizers/test_lbfgs.py runs pytrees against Optax",
+    ),
+    Expectation(
+        "slow",
+        "alias__LBFGSTest::test_lbfgs_complex[0-9]",
+        "a complex problem solved twice (complex and real form), about 15 s "
+        "each under load; the complex Rosenbrock below stays in the quick run",
+    ),
+    Expectation(
+        "slow",
+        "alias__LBFGSTest::test_lbfgs_complex_rosenbrock*",
+        "the complex Rosenbrock with the backtracking line search; the quick "
+        "run keeps the zoom one",
+        params=r"backtracking",
+    ),
+    Expectation(
+        "slow",
+        "alias__LBFGSTest::test_minimize_bad_initialization",
+        "a long solve from a bad start (about 10 s under load)",
+    ),
+    Expectation(
+        "slow",
+        "alias__LBFGSTest::test_state_shape_dtype_shard_stability*",
+        "six dtypes times two line searches, each a compiled lax.cond step; "
+        "the quick run keeps bfloat16",
+        params=r"dtype=<class 'jax\.numpy\.(float16|float32|float64|complex64|complex128)'>",
+    ),
     Expectation(
         "slow",
         "alias__AliasTest::test_optimization*",

@@ -7,7 +7,7 @@ what is left out to keep the run short, is listed, with reasons, in
 `expectations.py` and applied by `conftest.py`.
 
 Optax's tests need absl-py (installed with chex), scikit-learn and scipy
-(the L-BFGS tests, not run here) and flax (`_accumulation_test`).
+(the L-BFGS and line-search tests) and flax (`_accumulation_test`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,11 @@ from tests.optax_suite import substitution
 
 #: Optax test module -> the test classes run from it.
 MODULES = {
-    "optax._src.alias_test": ["AliasTest"],
+    "optax._src.alias_test": ["AliasTest", "LBFGSTest"],
+    "optax._src.linesearch_test": [
+        "BacktrackingLinesearchTest",
+        "ZoomLinesearchTest",
+    ],
     "optax._src.transform_test": ["TransformTest"],
     "optax._src.factorized_test": ["FactorizedTest"],
     "optax._src.float64_test": ["Float64Test"],
@@ -61,7 +65,8 @@ def test_the_suite_runs_our_functions():
     alias_test = substitution.load("optax._src.alias_test")
     assert alias_test.alias.adam is jol.adam
     assert alias_test.transform.scale_by_adam is jol.scale_by_adam
-    assert alias_test.alias.lbfgs is optax.lbfgs  # not ours: Optax's
+    assert alias_test.alias.lbfgs is jol.lbfgs
+    assert alias_test.alias.optimistic_adam is optax.optimistic_adam  # not ours
     clipping_test = substitution.load("optax.transforms._clipping_test")
     assert clipping_test._clipping.clip_by_global_norm is jol.clip_by_global_norm
     # Parameters built when the module was imported hold ours too.

@@ -439,6 +439,95 @@ RULES: dict[str, Rule] = {
     "differentiable": TORCH_ONLY_FLAG,
 }
 
+# ----------------------------------------------------------------------------
+# L-BFGS, the line searches, apply_every and DoG.
+
+
+def count(low: int, *, required: Any = NOTHING) -> Rule:
+    """A number of steps or iterations: an int >= low (floats and bools refused)."""
+    return Rule(
+        valid=st.integers(low, 30),
+        bad_values=st.integers(max_value=low - 1),
+        bad_types=st.sampled_from([2.5, "5", None, True, [3]]),
+        required=required,
+    )
+
+
+RULES.update(
+    {
+        "memory_size": count(1),
+        "k": count(1),
+        "max_linesearch_steps": count(0, required=5),
+        "max_backtracking_steps": count(0, required=5),
+        "scale_init_precond": FLAG,
+        "store_grad": FLAG,
+        "verbose": FLAG,
+        "linesearch": Rule(
+            valid=st.sampled_from(
+                [
+                    None,
+                    jol.scale_by_zoom_linesearch(5),
+                    jol.scale_by_backtracking_linesearch(5),
+                ]
+            ),
+            bad_types=st.sampled_from(["zoom", 1.0, True]),
+        ),
+        "tol": non_negative(),
+        "atol": non_negative(),
+        "rtol": non_negative(),
+        "slope_rtol": unit_interval(),
+        # None: Armijo's condition alone.
+        "approx_dec_rtol": Rule(
+            valid=st.one_of(st.none(), _reals(0.0, 1.0)),
+            bad_values=st.one_of(_BELOW_ZERO, _NON_FINITE),
+            bad_types=_NOT_A_NUMBER,
+        ),
+        "stepsize_precision": non_negative(zero_ok=False),
+        # The curvature condition's c₂ > 0; ∞ switches it off.
+        "curv_rtol": Rule(
+            valid=st.one_of(_reals(1e-3, 10.0), st.just(_INF)),
+            bad_values=st.one_of(_BELOW_ZERO, st.sampled_from([0.0, _NAN])),
+            bad_types=st.one_of(_NOT_A_NUMBER, st.just(None)),
+        ),
+        # A backtracking shrink factor, in (0, 1].
+        "decrease_factor": Rule(
+            valid=_reals(0.01, 1.0),
+            bad_values=st.one_of(
+                _BELOW_ZERO,
+                st.floats(min_value=1.0, exclude_min=True),
+                st.sampled_from([0.0, _NAN]),
+            ),
+            bad_types=st.one_of(_NOT_A_NUMBER, st.just(None)),
+        ),
+        "initial_guess_strategy": choice("one", "keep"),
+        "reps_rel": non_negative(zero_ok=False),
+        "global_scale": finite_real(),
+        "param_dtype": DTYPE,
+    }
+)
+
+OVERRIDES_LINESEARCH = {
+    # Backtracking grows the last step size by increase_factor >= 0 (∞: start
+    # at max_learning_rate every time).
+    "scale_by_backtracking_linesearch.increase_factor": Rule(
+        valid=st.one_of(_reals(0.0, 10.0), st.just(_INF)),
+        bad_values=st.one_of(_BELOW_ZERO, st.just(_NAN)),
+        bad_types=st.one_of(_NOT_A_NUMBER, st.just(None)),
+    ),
+    # The zoom search's bracketing multiplies the step size by it: > 1.
+    "scale_by_zoom_linesearch.increase_factor": Rule(
+        valid=_reals(1.01, 10.0),
+        bad_values=st.one_of(_reals(-10.0, 1.0), _NON_FINITE),
+        bad_types=st.one_of(_NOT_A_NUMBER, st.just(None)),
+    ),
+    # None: no bound; otherwise a positive, finite step size.
+    "scale_by_zoom_linesearch.max_learning_rate": Rule(
+        valid=st.one_of(st.none(), _reals(1e-3, 10.0)),
+        bad_values=st.one_of(_BELOW_ZERO, _NON_FINITE, st.just(0.0)),
+        bad_types=_NOT_A_NUMBER,
+    ),
+}
+
 #: Rules of a whole family, where it follows another library's conventions.
 FAMILY_RULES: dict[str, dict[str, Rule]] = {
     "torch": {
@@ -494,6 +583,7 @@ OVERRIDES: dict[str, Rule] = {
     # `trace` and `ema` have no default decay.
     "trace.decay": unit_interval(required=0.9),
     "ema.decay": unit_interval(required=0.9),
+    **OVERRIDES_LINESEARCH,
 }
 
 

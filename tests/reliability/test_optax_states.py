@@ -48,6 +48,7 @@ SETTINGS = {
     "fromage": dict(learning_rate=0.01),
     "lamb": dict(learning_rate=0.01),
     "lars": dict(learning_rate=0.1),
+    "lbfgs": dict(),  # the default zoom line search; see `_extra_args`
     "lion": dict(learning_rate=0.01),
     "nadam": dict(learning_rate=0.01),
     "nadamw": dict(learning_rate=0.01),
@@ -73,6 +74,21 @@ OWN_LAYOUT: dict[str, str] = {}
 OWN_RULE = {"rprop": "optax 0.2.8 returns the previous step's update (PR #1725)"}
 
 VALUE = 1.5  # the loss handed to polyak_sgd
+
+
+# ----------------------------------------------------------------------------
+# Optimizers whose `update` evaluates the loss (L-BFGS's line search): they
+# get the loss at the params, the gradient and the loss function. The
+# gradients are the random ones of the other optimizers, not the loss's: both
+# libraries see the same numbers, which is all a hand-over needs.
+NEEDS_LOSS = {"lbfgs"}
+
+
+def _extra_args(name, params, grad):
+    if name in NEEDS_LOSS:
+        loss = training.sum_of_squares
+        return {"value": loss(params), "grad": grad, "value_fn": loss}
+    return {"value": VALUE}
 
 
 def _params(name):
@@ -138,7 +154,10 @@ def _scan(txs, params, states, grads):
         new_params, new_states, updates = {}, {}, {}
         for name, tx in txs.items():
             updates[name], new_states[name] = tx.update(
-                grad[name], states[name], params[name], value=VALUE
+                grad[name],
+                states[name],
+                params[name],
+                **_extra_args(name, params[name], grad[name]),
             )
             new_params[name] = optax.apply_updates(params[name], updates[name])
         return (new_params, new_states), updates

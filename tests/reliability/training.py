@@ -133,17 +133,35 @@ def sum_of_squares(params: Any) -> jax.Array:
     )
 
 
+# ----------------------------------------------------------------------------
+# Extra arguments of `update` (value=, grad=, value_fn=): Polyak's step size
+# reads the loss, L-BFGS's line searches the loss, its gradient and the loss
+# function.
+
+
 def extra_args(tx, params, grads, loss_fn=None) -> dict:
-    """What optimizers that need more than the gradient get (Polyak's step needs
-    the loss; L-BFGS's line search the loss function), for transforms whose
-    `update` accepts extra arguments. The others ignore them."""
+    """What optimizers that need more than the gradient get, for transforms
+    whose `update` accepts extra arguments. The others ignore them.
+
+    `grad=` is the gradient with its NaN entries replaced by 0: Optax's
+    guards (`zero_nans`, `apply_if_finite`) clean the updates a chain passes
+    on, not the extra arguments, and a line search reads `grad=` itself (its
+    slope ⟨u, g⟩). A user protecting L-BFGS against NaN gradients cleans the
+    gradient passed as `grad=` the same way; with finite gradients this
+    changes nothing.
+    """
     update = inspect.signature(tx.update).parameters.values()
     if not any(p.kind is p.VAR_KEYWORD for p in update):
         return {}
     loss_fn = loss_fn or loss
+    # The NaN guards clean the updates, not the extra arguments: a line search
+    # reads `grad=` itself.
+    cleaned = jax.tree.map(
+        lambda g: jnp.where(jnp.isnan(g), jnp.zeros_like(g), g), grads
+    )
     return {
         "value": loss_fn(params),
-        "grad": grads,
+        "grad": cleaned,
         "value_fn": loss_fn,
         # contrib: Hutchinson's estimate (sophia) differentiates the loss;
         # sam in opaque mode takes the gradient at its adversarial points.
