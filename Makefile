@@ -11,6 +11,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
 PYTEST_WORKERS ?= 2
+PYTEST_ARGS ?=
 
 .PHONY: lesson test bench lint clean docs docs-test docs-clean
 
@@ -29,7 +30,7 @@ lesson: $(VENV)/.lessons-installed
 	MPLBACKEND=Agg $(PY) -m jaxopt_lessons --out lesson-output
 
 test: $(VENV)/.dev-installed
-	MPLBACKEND=Agg JAX_PLATFORMS=cpu $(PY) -m pytest -n $(PYTEST_WORKERS) -q
+	MPLBACKEND=Agg JAX_PLATFORMS=cpu $(PY) -m pytest -n $(PYTEST_WORKERS) -q $(PYTEST_ARGS)
 
 bench: $(VENV)/.lessons-installed
 	$(PY) -m jaxopt_lessons bench --out bench-output
@@ -75,7 +76,7 @@ docs-test: $(DOCS_VENV)/.docs-installed
 	$(DOCS_PY) -m pytest -q -p no:cacheprovider docs/tests
 
 docs-clean:
-	rm -rf $(DOCS_OUT) docs/_gen
+	rm -rf $(DOCS_OUT) docs/api docs/lessons docs/claims
 
 clean:
-	rm -rf $(VENV) $(DOCS_VENV) lesson-output bench-output $(DOCS_OUT) docs/_gen
+	rm -rf $(VENV) $(DOCS_VENV) lesson-output bench-output $(DOCS_OUT) docs/api docs/lessons docs/claims

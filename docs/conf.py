@@ -32,7 +32,8 @@ extensions = [
     "jol_docs",
 ]
 
-# Sources: this folder's Markdown pages and what jol_docs writes to _gen/.
+# Sources: this folder's Markdown pages and what jol_docs writes to api/,
+# lessons/ and claims/.
 exclude_patterns = [
     "_build",
     "tests",
@@ -66,6 +67,21 @@ default_role = "jol-soft"
 # Autodoc: Google-style sections (Args, Returns, Raises), signatures as written.
 autodoc_default_options = {"member-order": "bysource"}
 autodoc_typehints = "signature"
+# Shown by name, not expanded into the unions they stand for.
+autodoc_type_aliases = {
+    name: name
+    for name in (
+        "jax.typing.ArrayLike",
+        "jax.typing.DTypeLike",
+        "optax.ScalarOrSchedule",
+        "optax.Schedule",
+        "optax.Params",
+        "optax.Updates",
+        "optax.OptState",
+        "chex.ArrayTree",
+        "chex.Numeric",
+    )
+}
 autodoc_preserve_defaults = True
 autodoc_inherit_docstrings = False
 napoleon_google_docstring = True
@@ -74,7 +90,7 @@ napoleon_use_rtype = False
 napoleon_use_ivar = True
 python_use_unqualified_type_names = True
 add_module_names = False
-toc_object_entries = False
+toc_object_entries_show_parents = "hide"  # the page's contents list each entry
 
 # MyST / myst-nb: the notebooks are executed once and cached.
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
@@ -92,6 +108,10 @@ html_theme = "sphinx_book_theme"
 html_title = "jaxopt_lessons"
 html_static_path = ["_static"]
 html_css_files = ["jol.css"]
+html_favicon = "_static/favicon.svg"
+# A mode the theme's script accepts (with none it logs a console error);
+# light suits the plots, which are drawn on white.
+html_context = {"default_mode": "light"}
 html_theme_options = {
     "show_toc_level": 2,
     "navigation_with_keys": False,

@@ -1,7 +1,8 @@
 """Sphinx extension of this site: writes the generated pages and links names.
 
-On ``builder-inited`` it writes, under ``docs/_gen/`` (each file rewritten only
-when its text changes, so an unchanged page is not read again):
+On ``builder-inited`` it writes the folders ``docs/api``, ``docs/lessons``
+and ``docs/claims`` (generated, not in git; each file is rewritten only when
+its text changes, so an unchanged page is not read again):
 
 - ``api/*.rst``: one page per public module, one entry per name of the
   module's ``__all__`` (so a name added to ``__all__`` appears without an edit
@@ -43,7 +44,6 @@ logger = logging.getLogger(__name__)
 
 DOCS = pathlib.Path(__file__).resolve().parent.parent
 ROOT = DOCS.parent
-GEN = DOCS / "_gen"
 
 PACKAGE = "jaxopt_lessons"
 
@@ -346,7 +346,7 @@ def _api_page(page: Page, canonical: dict[int, str]) -> str:
     if page.intro:
         lines += [page.intro, ""]
     for section in page.sections:
-        if section.title:
+        if section.title and (section.title != title or len(page.sections) > 1):
             lines += [section.title, "-" * len(section.title), ""]
         if section.intro:
             lines += [section.intro, ""]
@@ -600,9 +600,9 @@ def _missing_reference(app: Sphinx, env, node, contnode):
 
 
 def _generate(app: Sphinx) -> None:
-    write_api(GEN / "api")
-    write_lessons(GEN / "lessons")
-    write_claims(GEN / "claims", app)
+    write_api(DOCS / "api")
+    write_lessons(DOCS / "lessons")
+    write_claims(DOCS / "claims", app)
 
 
 # ---------------------------------------------------- docstrings as maths prose
@@ -683,6 +683,18 @@ def _paragraph_head(result: list[str]) -> str | None:
     return result[i]
 
 
+_ALIAS_REPR = re.compile(r"TypeAliasForwardRef\('([^']+)'\)")
+
+
+def _process_signature(app, what, name, obj, options, signature, return_annotation):
+    """An alias of `autodoc_type_aliases` inside a union or a tuple is printed
+    as ``TypeAliasForwardRef('name')`` by Sphinx 9; print the name."""
+    if signature is None and return_annotation is None:
+        return None
+    fix = lambda text: _ALIAS_REPR.sub(r"\1", text) if text else text
+    return fix(signature), fix(return_annotation)
+
+
 def _skip_member(app, what, name, obj, skip, options):
     # NamedTuple fields: their docstring is "Alias for field number N"; the
     # class signature already names them.
@@ -694,9 +706,15 @@ def _skip_member(app, what, name, obj, skip, options):
 
 def setup(app: Sphinx) -> dict:
     app.add_config_value("jol_claims_dir", str(DOCS / "_build" / "claims"), "env")
+    # This file's digest: editing the extension re-reads every page.
+    import hashlib
+
+    digest = hashlib.sha256(pathlib.Path(__file__).read_bytes()).hexdigest()
+    app.add_config_value("jol_ext_digest", digest, "env")
     app.add_role("jol-soft", SoftRole())
     app.connect("builder-inited", _generate)
     app.connect("missing-reference", _missing_reference)
     app.connect("autodoc-skip-member", _skip_member)
+    app.connect("autodoc-process-signature", _process_signature)
     app.connect("autodoc-process-docstring", _process_docstring, priority=600)
     return {"parallel_read_safe": True, "parallel_write_safe": True, "version": "1"}
