@@ -13,7 +13,7 @@ PIP := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.t
 PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: lesson test bench lint clean docs docs-test docs-clean
+.PHONY: lesson test bench lint clean docs docs-test docs-clean FORCE
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -45,7 +45,8 @@ lint: $(VENV)/.dev-installed
 # myst-nb and cached in docs/_build/.jupyter_cache, so a rebuild is fast.
 DOCS_VENV ?= .venv-docs
 DOCS_PY := $(DOCS_VENV)/bin/python
-DOCS_PIP := $(DOCS_PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -c docs/constraints.txt
+# --no-compile: Python compiles what the build imports, not every installed file.
+DOCS_PIP := $(DOCS_PY) -m pip install --quiet --disable-pip-version-check --no-compile -c constraints.txt -c docs/constraints.txt
 DOCS_OUT ?= docs/_build
 LESSON_FLAGS ?=
 SPHINXOPTS ?=
@@ -58,8 +59,13 @@ $(DOCS_VENV)/.docs-installed: pyproject.toml constraints.txt docs/constraints.tx
 	$(DOCS_PIP) -e ".[lessons]" -r docs/requirements.txt
 	touch $@
 
+# Rewritten only when LESSON_FLAGS change, so that the report is redone then.
+$(DOCS_OUT)/lesson-flags: FORCE
+	@mkdir -p $(DOCS_OUT)
+	@echo "$(LESSON_FLAGS)" | cmp -s - $@ || echo "$(LESSON_FLAGS)" > $@
+
 # Exit code 1 means a claim did not hold: the pages say so, the build goes on.
-$(DOCS_OUT)/claims/report.json: $(PACKAGE_SOURCES) $(DOCS_VENV)/.docs-installed
+$(DOCS_OUT)/claims/report.json: $(PACKAGE_SOURCES) $(DOCS_OUT)/lesson-flags $(DOCS_VENV)/.docs-installed
 	rm -rf $(DOCS_OUT)/claims && mkdir -p $(DOCS_OUT)/claims
 	MPLBACKEND=Agg JAX_PLATFORMS=cpu $(DOCS_PY) -m jaxopt_lessons $(LESSON_FLAGS) \
 		--out $(DOCS_OUT)/claims --json $(DOCS_OUT)/claims/report.tmp \

@@ -28,6 +28,7 @@ import dataclasses
 import importlib
 import inspect
 import json
+import os
 import pathlib
 import re
 import shutil
@@ -277,7 +278,7 @@ def _entry(page_module: str, name: str, canonical: dict[int, str]) -> str:
     if inspect.isclass(obj) or inspect.isfunction(obj) or callable(obj) and not _is_data(obj):
         if not _is_ours(obj):
             return _foreign_entry(full, name, obj)
-        if not (inspect.getdoc(obj) or "").strip():
+        if not _has_own_docstring(obj):
             logger.warning(f"{full} is public (in __all__) but has no docstring",
                            type="jol", subtype="docstring")
         if inspect.isclass(obj):
@@ -298,6 +299,15 @@ def _entry(page_module: str, name: str, canonical: dict[int, str]) -> str:
         value = value[:300] + " ..."
     return (f".. py:data:: {full}\n   :value: {value}\n\n"
             + textwrap.indent(doc, "   ") + "\n")
+
+
+def _has_own_docstring(obj: Any) -> bool:
+    """Whether `obj` was given a docstring (not one inherited from a base
+    class, nor the ``Name(field, ...)`` that NamedTuple and dataclass write)."""
+    doc = obj.__doc__ if inspect.isclass(obj) else inspect.getdoc(obj)
+    if not isinstance(doc, str) or not doc.strip():
+        return False
+    return not (inspect.isclass(obj) and doc.startswith(f"{obj.__name__}("))
 
 
 def _is_data(obj: Any) -> bool:
@@ -404,13 +414,48 @@ def write_api(outdir: pathlib.Path) -> None:
 # ------------------------------------------------------------------- notebooks
 
 
-def write_lessons(outdir: pathlib.Path) -> None:
+def _execute_in_parallel(app: Sphinx, paths: list[pathlib.Path]) -> None:
+    """Executes the notebooks that the cache lacks, one per CPU at a time, and
+    caches them; myst-nb then reads each from the cache. (myst-nb alone
+    executes them one after another while it reads.) A notebook that fails is
+    left out of the cache, so myst-nb executes it again and reports the error."""
+    if app.config.nb_execution_mode != "cache":
+        return
+    import nbformat
+    from jupyter_cache import get_cache
+    from jupyter_cache.executors import load_executor
+
+    cache = get_cache(app.config.nb_execution_cache_path)
+    todo = []
+    for path in paths:
+        try:
+            cache.match_cache_notebook(nbformat.read(path, as_version=4))
+        except KeyError:
+            todo.append(path)
+    if len(todo) < 2:
+        return
+    logger.info(f"executing {len(todo)} notebooks, {os.cpu_count()} at a time")
+    for path in todo:
+        cache.add_nb_to_project(str(path))
+    executor = load_executor("local-parallel", cache)
+    result = executor.run_and_cache(
+        filter_uris=[str(p) for p in todo],
+        timeout=app.config.nb_execution_timeout,
+        allow_errors=False,
+    )
+    for uri in result.excepted + result.errored:
+        logger.info(f"{uri} failed; it is executed again to report the error")
+
+
+def write_lessons(outdir: pathlib.Path, app: Sphinx | None = None) -> None:
     notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
     written = set()
     for nb in notebooks:
         dst = outdir / nb.name
         _copy(nb, dst)
         written.add(dst)
+    if app is not None:
+        _execute_in_parallel(app, [outdir / nb.name for nb in notebooks])
     index = outdir / "index.md"
     _write(
         index,
@@ -601,7 +646,7 @@ def _missing_reference(app: Sphinx, env, node, contnode):
 
 def _generate(app: Sphinx) -> None:
     write_api(DOCS / "api")
-    write_lessons(DOCS / "lessons")
+    write_lessons(DOCS / "lessons", app)
     write_claims(DOCS / "claims", app)
 
 
