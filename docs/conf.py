@@ -48,13 +48,19 @@ exclude_patterns = [
 # runs offline, without intersphinx).
 nitpicky = True
 nitpick_ignore_regex = [
-    (r"py:.*", r"(optax|jax|jaxlib|numpy|np|jnp|chex|flax|torch|orbax|typing|"
-     r"collections|types|pathlib|os|enum|dataclasses|functools|abc|builtins)\b.*"),
-    (r"py:.*", r"(Any|Callable|Iterable|Iterator|Mapping|Sequence|NamedTuple|"
-     r"ArrayLike|Array|DTypeLike|PyTree|Path|Literal|Optional|Union|Self|T|_F|"
-     r"int|float|bool|str|bytes|dict|list|tuple|set|frozenset|object|type|None|"
-     r"complex|slice|Ellipsis|NotImplemented|Exception|ValueError|TypeError|"
-     r"NDArray|DTypeLike)"),
+    (
+        r"py:.*",
+        r"(optax|jax|jaxlib|numpy|np|jnp|chex|flax|torch|orbax|typing|"
+        r"collections|types|pathlib|os|enum|dataclasses|functools|abc|builtins)\b.*",
+    ),
+    (
+        r"py:.*",
+        r"(Any|Callable|Iterable|Iterator|Mapping|Sequence|NamedTuple|"
+        r"ArrayLike|Array|DTypeLike|PyTree|Path|Literal|Optional|Union|Self|T|_F|"
+        r"int|float|bool|str|bytes|dict|list|tuple|set|frozenset|object|type|None|"
+        r"complex|slice|Ellipsis|NotImplemented|Exception|ValueError|TypeError|"
+        r"NDArray|DTypeLike)",
+    ),
     (r"py:.*", r"[A-Z]\w*(Error|Exception|Exit|Warning|Interrupt)"),  # Python's
     (r"py:.*", r".*\._\w+"),  # a private class named in an annotation
 ]

@@ -35,7 +35,6 @@ import shutil
 import textwrap
 from typing import Any
 
-from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.domains.python import PyXRefRole
 from sphinx.pycode import ModuleAnalyzer
@@ -125,13 +124,23 @@ def _pages() -> list[Page]:
             "jaxopt_lessons",
             PACKAGE,
             _split(
-                [n for n in top if n not in optimizers.__all__ and n not in transforms.__all__],
-                ("Faster execution", list(getattr(jol, "_VERBS", [])),
-                 "Re-exported from :doc:`grouping` and :doc:`training`."),
+                [
+                    n
+                    for n in top
+                    if n not in optimizers.__all__ and n not in transforms.__all__
+                ],
+                (
+                    "Faster execution",
+                    list(getattr(jol, "_VERBS", [])),
+                    "Re-exported from :doc:`grouping` and :doc:`training`.",
+                ),
                 ("Name lists", ["OPTIMIZERS", "TRANSFORMS"], ""),
-                ("Plumbing from Optax", list(getattr(jol, "_PLUMBING", [])),
-                 "Optax's own objects, re-exported so that one import is enough; "
-                 "their full documentation is Optax's."),
+                (
+                    "Plumbing from Optax",
+                    list(getattr(jol, "_PLUMBING", [])),
+                    "Optax's own objects, re-exported so that one import is enough; "
+                    "their full documentation is Optax's.",
+                ),
             ),
             intro="The optimizers and building blocks of the top level have their "
             "own pages: :doc:`optimizers`, :doc:`transforms`.",
@@ -140,10 +149,15 @@ def _pages() -> list[Page]:
             "optimizers",
             "Optimizers",
             PACKAGE,
-            [Section("Optimizers", list(optimizers.__all__),
-                     "Each factory returns an ``optax.GradientTransformation`` "
-                     "(learning rate first); the update rules are in the "
-                     ":doc:`building blocks <transforms>` each docstring names.")],
+            [
+                Section(
+                    "Optimizers",
+                    list(optimizers.__all__),
+                    "Each factory returns an ``optax.GradientTransformation`` "
+                    "(learning rate first); the update rules are in the "
+                    ":doc:`building blocks <transforms>` each docstring names.",
+                )
+            ],
             show_module_doc=False,
         ),
         Page(
@@ -151,13 +165,19 @@ def _pages() -> list[Page]:
             "Building blocks",
             PACKAGE,
             [
-                Section("Transforms", blocks,
-                        "The update rules, one idea per file: each is an "
-                        "``optax.GradientTransformation`` that the optimizers chain."),
-                Section("State classes", states,
-                        "The states of the blocks. Where a block's state has "
-                        "Optax's layout the class is Optax's own, so states and "
-                        "checkpoints move between the two libraries."),
+                Section(
+                    "Transforms",
+                    blocks,
+                    "The update rules, one idea per file: each is an "
+                    "``optax.GradientTransformation`` that the optimizers chain.",
+                ),
+                Section(
+                    "State classes",
+                    states,
+                    "The states of the blocks. Where a block's state has "
+                    "Optax's layout the class is Optax's own, so states and "
+                    "checkpoints move between the two libraries.",
+                ),
             ],
             show_module_doc=False,
         ),
@@ -178,12 +198,22 @@ def _pages() -> list[Page]:
             ),
         )
     )
-    for name in ("grouping", "training", "sharding", "checkpoint", "diagnostics",
-                 "sweeps"):
+    for name in (
+        "grouping",
+        "training",
+        "sharding",
+        "checkpoint",
+        "diagnostics",
+        "sweeps",
+    ):
         module = importlib.import_module(f"{PACKAGE}.{name}")
         pages.append(
-            Page(name, f"jaxopt_lessons.{name}", module.__name__,
-                 [Section("", list(module.__all__))])
+            Page(
+                name,
+                f"jaxopt_lessons.{name}",
+                module.__name__,
+                [Section("", list(module.__all__))],
+            )
         )
     contrib = importlib.import_module(f"{PACKAGE}.contrib")
     pages.append(
@@ -243,8 +273,12 @@ def _plain_signature(obj: Any) -> str:
         sig = inspect.signature(obj)
     except (TypeError, ValueError):
         return ""
-    params = [p.replace(annotation=inspect.Parameter.empty) for p in sig.parameters.values()]
-    return str(sig.replace(parameters=params, return_annotation=inspect.Signature.empty))
+    params = [
+        p.replace(annotation=inspect.Parameter.empty) for p in sig.parameters.values()
+    ]
+    return str(
+        sig.replace(parameters=params, return_annotation=inspect.Signature.empty)
+    )
 
 
 def _optax_path(name: str, obj: Any) -> str:
@@ -268,21 +302,35 @@ def _entry(page_module: str, name: str, canonical: dict[int, str]) -> str:
     obj = getattr(module, name)
     full = f"{page_module}.{name}"
     home = canonical.get(id(obj))
-    if home is not None and home != full and (inspect.isfunction(obj) or inspect.isclass(obj)):
+    if (
+        home is not None
+        and home != full
+        and (inspect.isfunction(obj) or inspect.isclass(obj))
+    ):
         kind = "class" if inspect.isclass(obj) else "function"
         role = "class" if kind == "class" else "func"
         return (
             f".. py:{kind}:: {full}{_plain_signature(obj)}\n   :no-index-entry:\n\n"
             f"   Re-exported: the same object as :py:{role}:`{home}`.\n"
         )
-    if inspect.isclass(obj) or inspect.isfunction(obj) or callable(obj) and not _is_data(obj):
+    if (
+        inspect.isclass(obj)
+        or inspect.isfunction(obj)
+        or callable(obj)
+        and not _is_data(obj)
+    ):
         if not _is_ours(obj):
             return _foreign_entry(full, name, obj)
         if not _has_own_docstring(obj):
-            logger.warning(f"{full} is public (in __all__) but has no docstring",
-                           type="jol", subtype="docstring")
+            logger.warning(
+                f"{full} is public (in __all__) but has no docstring",
+                type="jol",
+                subtype="docstring",
+            )
         if inspect.isclass(obj):
-            directive = "autoexception" if issubclass(obj, BaseException) else "autoclass"
+            directive = (
+                "autoexception" if issubclass(obj, BaseException) else "autoclass"
+            )
             return f".. {directive}:: {full}\n   :members:\n"
         return f".. autofunction:: {full}\n"
     # data: a constant, a tuple of names, a type alias
@@ -290,15 +338,21 @@ def _entry(page_module: str, name: str, canonical: dict[int, str]) -> str:
         return _foreign_entry(full, name, obj)
     doc = _attr_doc(page_module, name, obj)
     if doc is None:
-        logger.warning(f"{full} is public (in __all__) but has no docstring "
-                       "(a `#:` comment above its assignment)",
-                       type="jol", subtype="docstring")
+        logger.warning(
+            f"{full} is public (in __all__) but has no docstring "
+            "(a `#:` comment above its assignment)",
+            type="jol",
+            subtype="docstring",
+        )
         doc = ""
     value = repr(obj)
     if len(value) > 300:
         value = value[:300] + " ..."
-    return (f".. py:data:: {full}\n   :value: {value}\n\n"
-            + textwrap.indent(doc, "   ") + "\n")
+    return (
+        f".. py:data:: {full}\n   :value: {value}\n\n"
+        + textwrap.indent(doc, "   ")
+        + "\n"
+    )
 
 
 def _has_own_docstring(obj: Any) -> bool:
@@ -379,7 +433,9 @@ def write_api(outdir: pathlib.Path) -> None:
         for section in page.sections:
             for name in section.names:
                 obj = getattr(module, name)
-                if not (inspect.isfunction(obj) or inspect.isclass(obj)) or not _is_ours(obj):
+                if not (
+                    inspect.isfunction(obj) or inspect.isclass(obj)
+                ) or not _is_ours(obj):
                     continue
                 defined = obj.__module__
                 if defined != page.module and not defined.startswith(page.module + "."):
@@ -490,8 +546,12 @@ def _fmt(value: Any) -> str:
         more = f", … ({len(value)} values)" if len(value) > 8 else ""
         return "[" + ", ".join(shown) + more + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_fmt(v)}" for k, v in list(value.items())[:8]) + (
-            ", …" if len(value) > 8 else "") + "}"
+        return (
+            "{"
+            + ", ".join(f"{k}: {_fmt(v)}" for k, v in list(value.items())[:8])
+            + (", …" if len(value) > 8 else "")
+            + "}"
+        )
     return str(value)
 
 
@@ -535,18 +595,27 @@ def _claim_page(claim: str, entry: dict, plots: list[str], mode: str) -> str:
         lines += ["## Plots", ""]
         for png in plots:
             lines += [f"![{png}]({png})", ""]
-    numbers = [(k, v) for k, v in _flatten(entry) if k not in ("holds", "measured", "seconds")]
+    numbers = [
+        (k, v) for k, v in _flatten(entry) if k not in ("holds", "measured", "seconds")
+    ]
     if numbers:
         lines += ["## Numbers", "", "| quantity | value |", "|---|---|"]
         lines += [f"| {_cell(k)} | {_cell(_fmt(v))} |" for k, v in numbers]
         lines += [""]
     thresholds = getattr(module, "THRESHOLDS", None)
     if thresholds is not None and dataclasses.is_dataclass(thresholds):
-        lines += ["## What the verdict requires", "",
-                  "The thresholds `run` checks (`THRESHOLDS`; the tests import them).", "",
-                  "| threshold | value |", "|---|---|"]
+        lines += [
+            "## What the verdict requires",
+            "",
+            "The thresholds `run` checks (`THRESHOLDS`; the tests import them).",
+            "",
+            "| threshold | value |",
+            "|---|---|",
+        ]
         for field in dataclasses.fields(thresholds):
-            lines.append(f"| {_cell(field.name)} | {_cell(_fmt(getattr(thresholds, field.name)))} |")
+            lines.append(
+                f"| {_cell(field.name)} | {_cell(_fmt(getattr(thresholds, field.name)))} |"
+            )
         lines += [""]
     lines += [
         "## The experiment",
@@ -570,19 +639,28 @@ def write_claims(outdir: pathlib.Path, app: Sphinx) -> None:
         logger.warning(
             f"no claim report at {report_path}: run `make docs` (it writes the "
             "report with `python -m jaxopt_lessons --json`)",
-            type="jol", subtype="claims")
+            type="jol",
+            subtype="claims",
+        )
         report = {}
     else:
         report = json.loads(report_path.read_text())
-    flags = (source / "flags.txt").read_text().strip() if (source / "flags.txt").exists() else ""
+    flags = (
+        (source / "flags.txt").read_text().strip()
+        if (source / "flags.txt").exists()
+        else ""
+    )
     mode = "quick (`--quick`)" if "--quick" in flags else "full"
     pngs = sorted(p.name for p in source.glob("*.png"))
     toc = []
     for claim in lessons.CLAIM_IDS:
         if claim not in report:
             if report:
-                logger.warning(f"claim {claim!r} is missing from {report_path}",
-                               type="jol", subtype="claims")
+                logger.warning(
+                    f"claim {claim!r} is missing from {report_path}",
+                    type="jol",
+                    subtype="claims",
+                )
             continue
         plots = [p for p in pngs if p == f"{claim}.png" or p.startswith(f"{claim}_")]
         for png in plots:
@@ -595,8 +673,10 @@ def write_claims(outdir: pathlib.Path, app: Sphinx) -> None:
     rows = ["| claim | holds | measured |", "|---|---|---|"]
     for claim in toc:
         entry = report[claim]
-        rows.append(f"| [{claim}]({claim}.md) | {'yes' if entry.get('holds') else '**no**'} "
-                    f"| {_escape(entry.get('measured', ''))} |")
+        rows.append(
+            f"| [{claim}]({claim}.md) | {'yes' if entry.get('holds') else '**no**'} "
+            f"| {_escape(entry.get('measured', ''))} |"
+        )
     index = outdir / "index.md"
     _write(
         index,
@@ -606,7 +686,9 @@ def write_claims(outdir: pathlib.Path, app: Sphinx) -> None:
         "when this site was built: the verdict, the numbers, the plots and the "
         "thresholds the verdict is held to.\n\n"
         + "\n".join(rows)
-        + "\n\n```{toctree}\n:hidden:\n\n" + "\n".join(toc) + "\n```\n",
+        + "\n\n```{toctree}\n:hidden:\n\n"
+        + "\n".join(toc)
+        + "\n```\n",
     )
     written.add(index)
     _prune(outdir, written)
@@ -635,8 +717,15 @@ def _missing_reference(app: Sphinx, env, node, contnode):
         retry = node.deepcopy()
         retry["reftarget"] = PACKAGE + target[3:]
         domain = env.get_domain("py")
-        found = domain.resolve_xref(env, node["refdoc"], app.builder, node["reftype"],
-                                    retry["reftarget"], retry, contnode)
+        found = domain.resolve_xref(
+            env,
+            node["refdoc"],
+            app.builder,
+            node["reftype"],
+            retry["reftarget"],
+            retry,
+            contnode,
+        )
         if found is not None:
             return found
     if node.get("jol_soft"):
@@ -668,7 +757,7 @@ def _prose(line: str) -> str:
     line = _PLURAL.sub(lambda m: m.group(0) + "\\ ", line)
     out, last = [], 0
     for span in _SPANS.finditer(line):
-        out.append(line[last:span.start()].replace("|", "\\|"))
+        out.append(line[last : span.start()].replace("|", "\\|"))
         out.append(span.group(0))
         last = span.end()
     out.append(line[last:].replace("|", "\\|"))

@@ -27,7 +27,11 @@ import urllib.parse
 
 import pytest
 
-SITE = pathlib.Path(os.environ.get("DOCS_HTML", pathlib.Path(__file__).resolve().parents[1] / "_build" / "html"))
+SITE = pathlib.Path(
+    os.environ.get(
+        "DOCS_HTML", pathlib.Path(__file__).resolve().parents[1] / "_build" / "html"
+    )
+)
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
 
