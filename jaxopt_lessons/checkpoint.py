@@ -263,7 +263,7 @@ def restore_npz(path: str | os.PathLike, like: Any, *, name: str | None = None) 
         A tree like `like`, holding exactly the saved bits.
 
     Raises:
-        CheckpointMismatchError (a ValueError): the saved tree differs from
+        CheckpointMismatchError: (a ValueError) the saved tree differs from
             `like` (the message names each leaf or node that differs), or the
             names differ.
     """

@@ -153,7 +153,7 @@ def scale_by_amsgrad(
         An `optax.GradientTransformation` whose state is a `ScaleByAmsgradState`.
 
     Raises:
-        As `scale_by_adam`.
+        ValueError: as `scale_by_adam`.
 
     Differences from PyTorch: `torch.optim.Adam(amsgrad=True)` takes the
     maximum of the raw v and bias-corrects afterwards; the two agree only
