@@ -19,6 +19,7 @@ from jaxopt_lessons import tree as tm
 from jaxopt_lessons.grouping.declarations import elementwise
 from jaxopt_lessons.optimizers import _chain
 from jaxopt_lessons.transforms._states import ScaleByBeliefState
+from jaxopt_lessons.transforms.belief import belief_moments, init_belief_state
 from jaxopt_lessons.transforms.scaling import scale_by_learning_rate
 from jaxopt_lessons.transforms.weight_decay import add_decayed_weights
 
@@ -74,21 +75,13 @@ def scale_by_acprop(
     _checks.check_adam_args(fn, b1, b2, eps, eps_root)
 
     def init_fn(params):
-        _checks.check_float_params(fn, params)
-        return ScaleByBeliefState(
-            count=jnp.zeros([], jnp.int32),
-            mu=tm.zeros_like(params),
-            nu=tm.zeros_like(params),
-        )
+        return init_belief_state(fn, params)
 
     def update_fn(updates, state, params=None):
         del params
         updates = _checks.checked_updates(fn, updates, state, ScaleByBeliefState, "mu")
         # 1) The new momentum, and the spread of g_t around it.
-        mu = tm.ema_update(updates, state.mu, b1)
-        surprise = jax.tree.map(lambda g, m: g - m, updates, mu)
-        nu = tm.ema_update_sq(surprise, state.nu, b2)
-        nu = jax.tree.map(lambda s: s + eps_root, nu)
+        mu, nu = belief_moments(updates, state, b1, b2, eps_root)
         # 2) The scale of the past: s_{t-1}, bias-corrected with t − 1 (1 on
         #    the first step, where there is no past).
         first = state.count == 0

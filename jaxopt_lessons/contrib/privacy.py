@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -15,7 +13,7 @@ from jaxopt_lessons import tree as tm
 from jaxopt_lessons.grouping.declarations import not_elementwise
 from jaxopt_lessons.optimizers import _chain
 from jaxopt_lessons.transforms.momentum import trace
-from jaxopt_lessons.transforms.noise import _as_key
+from jaxopt_lessons.transforms.noise import resolve_key
 from jaxopt_lessons.transforms.scaling import scale_by_learning_rate
 
 __all__ = [
@@ -98,24 +96,7 @@ def differentially_private_aggregate(
     fn = _checks.caller("differentially_private_aggregate")
     _checks.check_non_negative(fn, "l2_norm_clip", l2_norm_clip)
     _checks.check_non_negative(fn, "noise_multiplier", noise_multiplier)
-    if seed is not None:
-        warnings.warn(
-            f"{fn}: `seed` is deprecated; pass the seed as `key`.",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        if key is not None:
-            raise ValueError(
-                f"{fn}: give `key` or `seed`, not both; got {key!r} and {seed!r}."
-            )
-        key = seed
-    if key is None:
-        warnings.warn(
-            f"{fn}: no `key` given; using seed 0. Pass `key=` for independent runs.",
-            stacklevel=2,
-        )
-        key = 0
-    key = _as_key(fn, key)
+    key = resolve_key(fn, key, seed)
     noise_std = l2_norm_clip * noise_multiplier
 
     def init_fn(params):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 import optax
@@ -12,6 +14,25 @@ from jaxopt_lessons.grouping.declarations import elementwise
 from jaxopt_lessons.transforms._states import ScaleByBeliefState
 
 __all__ = ["ScaleByBeliefState", "scale_by_belief"]
+
+
+def init_belief_state(fn: str, params: Any) -> ScaleByBeliefState:
+    """Zero moments shaped like `params`, and a step count of 0."""
+    _checks.check_float_params(fn, params)
+    return ScaleByBeliefState(
+        count=jnp.zeros([], jnp.int32),
+        mu=tm.zeros_like(params),
+        nu=tm.zeros_like(params),
+    )
+
+
+def belief_moments(updates, state: ScaleByBeliefState, b1, b2, eps_root):
+    """The new momentum m_t and the spread of g_t around it,
+    s_t = b₂ s_{t-1} + (1 − b₂)(g_t − m_t)² + ε_root (not yet bias-corrected)."""
+    mu = tm.ema_update(updates, state.mu, b1)
+    surprise = jax.tree.map(lambda g, m: g - m, updates, mu)
+    nu = tm.ema_update_sq(surprise, state.nu, b2)
+    return mu, jax.tree.map(lambda s: s + eps_root, nu)
 
 
 @elementwise
@@ -64,20 +85,12 @@ def scale_by_belief(
     _checks.check_bool(fn, "nesterov", nesterov)
 
     def init_fn(params):
-        _checks.check_float_params(fn, params)
-        return ScaleByBeliefState(
-            count=jnp.zeros([], jnp.int32),
-            mu=tm.zeros_like(params),
-            nu=tm.zeros_like(params),
-        )
+        return init_belief_state(fn, params)
 
     def update_fn(updates, state, params=None):
         del params
         updates = _checks.checked_updates(fn, updates, state, ScaleByBeliefState, "mu")
-        mu = tm.ema_update(updates, state.mu, b1)
-        surprise = jax.tree.map(lambda g, m: g - m, updates, mu)
-        nu = tm.ema_update_sq(surprise, state.nu, b2)
-        nu = jax.tree.map(lambda s: s + eps_root, nu)
+        mu, nu = belief_moments(updates, state, b1, b2, eps_root)
         count = tm.increment(state.count)
         mu_hat = tm.debiased_momentum(mu, updates, b1, count, nesterov=nesterov)
         nu_hat = tm.bias_correction(nu, b2, count)

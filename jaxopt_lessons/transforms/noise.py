@@ -17,6 +17,32 @@ from jaxopt_lessons.transforms._states import AddNoiseState
 __all__ = ["AddNoiseState", "add_noise"]
 
 
+def resolve_key(fn, key, seed):
+    """The typed PRNG key of a block that takes `key` (or the deprecated `seed`).
+
+    An integer seed is turned into a key as Optax does; no key at all means
+    seed 0, with a warning, since every run would then draw the same noise.
+    """
+    if seed is not None:
+        warnings.warn(
+            f"{fn}: `seed` is deprecated; pass the seed as `key`.",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        if key is not None:
+            raise ValueError(
+                f"{fn}: give `key` or `seed`, not both; got {key!r} and {seed!r}."
+            )
+        key = seed
+    if key is None:
+        warnings.warn(
+            f"{fn}: no `key` given; using seed 0. Pass `key=` for independent runs.",
+            stacklevel=3,
+        )
+        key = 0
+    return _as_key(fn, key)
+
+
 def _as_key(fn, key):
     """A typed PRNG key from a typed key or an integer seed (as Optax does)."""
     if isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
@@ -85,24 +111,7 @@ def add_noise(
     fn = _checks.caller("add_noise")
     _checks.check_non_negative(fn, "eta", eta)
     _checks.check_non_negative(fn, "gamma", gamma)
-    if seed is not None:
-        warnings.warn(
-            f"{fn}: `seed` is deprecated; pass the seed as `key`.",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        if key is not None:
-            raise ValueError(
-                f"{fn}: give `key` or `seed`, not both; got {key!r} and {seed!r}."
-            )
-        key = seed
-    if key is None:
-        warnings.warn(
-            f"{fn}: no `key` given; using seed 0. Pass `key=` for independent runs.",
-            stacklevel=2,
-        )
-        key = 0
-    key = _as_key(fn, key)
+    key = resolve_key(fn, key, seed)
 
     def init_fn(params):
         _checks.check_float_params(fn, params)

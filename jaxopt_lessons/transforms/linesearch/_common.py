@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxopt_lessons import _checks
+from jaxopt_lessons import tree as tm
 
 __all__ = [
     "check_max_steps",
@@ -82,3 +83,24 @@ def real_dtype_of(params: Any) -> jnp.dtype:
     dtype of the first parameter leaf (float32 for complex64 parameters)."""
     first = jax.tree.leaves(params)[0]
     return jnp.real(jnp.empty((), first.dtype)).dtype
+
+
+def start_update(
+    fn: str,
+    updates: Any,
+    state: Any,
+    state_class: type,
+    params: Any,
+    objective: tuple[Any, Any, Any],
+    extra_args: dict,
+) -> tuple[Any, dict]:
+    """The checks every line search's `update` starts with.
+
+    `objective` is (value, grad, value_fn). Returns the updates as arrays and
+    the keyword arguments `value_fn` takes from `extra_args`.
+    """
+    _checks.check_state(fn, state, state_class)
+    check_objective(fn, *objective)
+    if params is None:
+        raise TypeError(f"{fn}: `update` needs `params` (the search starts there).")
+    return tm.as_arrays(updates), kwargs_for(fn, objective[2], extra_args)

@@ -10,13 +10,12 @@ import jax.numpy as jnp
 import optax
 
 from jaxopt_lessons import _checks
-from jaxopt_lessons import tree as tm
 from jaxopt_lessons.grouping.declarations import not_elementwise
 from jaxopt_lessons.transforms._states import (
     BacktrackingLinesearchInfo,
     ScaleByBacktrackingLinesearchState,
 )
-from jaxopt_lessons.transforms.linesearch import _common
+from jaxopt_lessons.transforms.linesearch import _common, diagnostics
 
 __all__ = [
     "BacktrackingLinesearchInfo",
@@ -156,12 +155,15 @@ def scale_by_backtracking_linesearch(
         value_fn=None,
         **extra_args,
     ):
-        _checks.check_state(fn, state, ScaleByBacktrackingLinesearchState)
-        _common.check_objective(fn, value, grad, value_fn)
-        if params is None:
-            raise TypeError(f"{fn}: `update` needs `params` (the search starts there).")
-        fn_kwargs = _common.kwargs_for(fn, value_fn, extra_args)
-        updates = tm.as_arrays(updates)
+        updates, fn_kwargs = _common.start_update(
+            fn,
+            updates,
+            state,
+            ScaleByBacktrackingLinesearchState,
+            params,
+            (value, grad, value_fn),
+            extra_args,
+        )
         if store_grad:
             _checks.check_tree_matches(fn, updates, state.grad)
         _checks.check_updates_match_params(fn, updates, params)
@@ -236,17 +238,8 @@ def scale_by_backtracking_linesearch(
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)
 
 
-def _print_if(condition, message: str, **values) -> None:
-    jax.lax.cond(
-        condition,
-        lambda _: jax.debug.print(message, **values, ordered=True),
-        lambda _: None,
-        None,
-    )
-
-
 def _report_failure(last: _Trial, value, slope, atol) -> None:
-    _print_if(
+    diagnostics.print_if(
         last.decrease_error > atol,
         "scale_by_backtracking_linesearch: no step size with sufficient decrease "
         "was found.\nLoss at the current params: {value}\nSlope along the "
@@ -257,7 +250,7 @@ def _report_failure(last: _Trial, value, slope, atol) -> None:
         stepsize=last.learning_rate,
         decrease_error=last.decrease_error,
     )
-    _print_if(
+    diagnostics.print_if(
         jnp.isinf(last.decrease_error),
         "The loss was NaN or infinite at every step size tried: the step size "
         "is set to 0.",

@@ -10,13 +10,12 @@ import numpy as np
 import optax
 
 from jaxopt_lessons import _checks
-from jaxopt_lessons import tree as tm
 from jaxopt_lessons.grouping.declarations import not_elementwise
 from jaxopt_lessons.transforms._states import (
     ScaleByZoomLinesearchState,
     ZoomLinesearchInfo,
 )
-from jaxopt_lessons.transforms.linesearch import _common, zoom_phases
+from jaxopt_lessons.transforms.linesearch import _common, wolfe, zoom_phases
 
 __all__ = [
     "ScaleByZoomLinesearchState",
@@ -125,7 +124,7 @@ def scale_by_zoom_linesearch(
             f"{initial_guess_strategy!r}."
         )
     _checks.check_bool(fn, "verbose", verbose)
-    criteria = zoom_phases.Criteria(
+    criteria = wolfe.Criteria(
         max_steps=max_linesearch_steps,
         max_stepsize=max_learning_rate,
         tol=tol,
@@ -161,12 +160,15 @@ def scale_by_zoom_linesearch(
         value_fn=None,
         **extra_args,
     ):
-        _checks.check_state(fn, state, ScaleByZoomLinesearchState)
-        _common.check_objective(fn, value, grad, value_fn)
-        if params is None:
-            raise TypeError(f"{fn}: `update` needs `params` (the search starts there).")
-        fn_kwargs = _common.kwargs_for(fn, value_fn, extra_args)
-        updates = tm.as_arrays(updates)
+        updates, fn_kwargs = _common.start_update(
+            fn,
+            updates,
+            state,
+            ScaleByZoomLinesearchState,
+            params,
+            (value, grad, value_fn),
+            extra_args,
+        )
         _checks.check_tree_matches(fn, updates, state.grad)
         _checks.check_updates_match_params(fn, updates, params)
         value_and_grad = functools.partial(jax.value_and_grad(value_fn), **fn_kwargs)

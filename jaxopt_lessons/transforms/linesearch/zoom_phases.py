@@ -26,7 +26,6 @@ approximate decrease condition takes over there (`decrease_error`).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -36,19 +35,21 @@ import optax
 from optax._src.linesearch import (  # the messages tools and tests match on
     FLAG_CURVATURE_COND_NOT_SATISFIED,
     FLAG_INTERVAL_NOT_FOUND,
-    FLAG_INTERVAL_TOO_SMALL,
-    FLAG_NO_STEPSIZE_FOUND,
-    FLAG_NOT_A_DESCENT_DIRECTION,
 )
 
 from jaxopt_lessons import tree as tm
+from jaxopt_lessons.transforms.linesearch import diagnostics
 from jaxopt_lessons.transforms.linesearch.interpolation import (
     cubic_minimizer,
     quadratic_minimizer,
 )
+from jaxopt_lessons.transforms.linesearch.wolfe import (
+    Criteria,
+    curvature_error,
+    decrease_error,
+)
 
 __all__ = [
-    "Criteria",
     "Search",
     "bracket",
     "fall_back",
@@ -103,60 +104,6 @@ class Search(NamedTuple):
     safe_stepsize: jax.Array
     safe_value: jax.Array
     safe_grad: Any
-
-
-@dataclasses.dataclass(frozen=True)
-class Criteria:
-    """The search's constants (the arguments of `scale_by_zoom_linesearch`)."""
-
-    max_steps: Any
-    max_stepsize: Any  # None: no bound
-    tol: Any
-    increase_factor: Any
-    slope_rtol: Any  # c₁
-    curv_rtol: Any  # c₂
-    approx_dec_rtol: Any  # c₃, or None for the Armijo test alone
-    interval_threshold: Any
-    verbose: bool
-
-
-# ----------------------------------------------------------------------------
-# The two conditions.
-
-
-def decrease_error(
-    c: Criteria, stepsize, value_step, slope_step, value_init, slope_init
-):
-    """How much φ(η) misses sufficient decrease by (0 when met, ∞ for NaN).
-
-    Armijo (Nocedal & Wright, eq. 3.7a)::
-
-        e_A = φ(η) − φ(0) − c₁ η φ'(0)
-
-    With `approx_dec_rtol` c₃, also Hager and Zhang's approximate Wolfe
-    condition (2006, eq. 23), which compares slopes instead of values and so
-    stays meaningful when φ(η) − φ(0) is below rounding::
-
-        e_H = max(φ'(η) − (2c₁ − 1) φ'(0),  φ(η) − φ(0) − c₃ |φ(0)|)
-
-    where the second term admits it only while the loss has not risen by more
-    than c₃ |φ(0)| (their eq. 26-27, with one iterate). The error is
-    max(min(e_A, e_H), 0).
-    """
-    error = value_step - value_init - c.slope_rtol * stepsize * slope_init
-    if c.approx_dec_rtol is not None:
-        approx = slope_step - (2 * c.slope_rtol - 1.0) * slope_init
-        risen = value_step - value_init - c.approx_dec_rtol * jnp.abs(value_init)
-        error = jnp.minimum(jnp.maximum(approx, risen), error)
-    error = jnp.maximum(error, 0.0)
-    return jnp.where(jnp.isnan(error), jnp.inf, error)
-
-
-def curvature_error(c: Criteria, slope_step, slope_init):
-    """How much |φ'(η)| exceeds c₂ |φ'(0)| (Nocedal & Wright, eq. 3.7b); ∞ for NaN."""
-    error = jnp.abs(slope_step) - c.curv_rtol * jnp.abs(slope_init)
-    error = jnp.maximum(error, 0.0)
-    return jnp.where(jnp.isnan(error), jnp.inf, error)
 
 
 def _on_line(value_and_grad: Callable, params, stepsize, updates):
@@ -248,7 +195,7 @@ def bracket(c: Criteria, s: Search, value_and_grad: Callable) -> Search:
     interval_found = overshot | turned_up | (error <= c.tol)
     done = (error <= c.tol) | (at_cap & ~interval_found)
     if c.verbose:
-        _print_if(
+        diagnostics.print_if(
             at_cap & ~interval_found,
             "scale_by_zoom_linesearch: loss at the current params {value_init}, "
             "slope along the update {slope_init}; stopped at the largest step "
@@ -406,7 +353,7 @@ def fall_back(c: Criteria, s: Search) -> Search:
         [s.stepsize, s.value, s.grad],
     )
     if c.verbose:
-        _report_failure(c, s)
+        diagnostics.report_zoom_failure(c, s)
     new_search = s._replace(stepsize=stepsize, grad=grad, value=value)
     return optax.tree.cast_like(new_search, other_tree=s)
 
@@ -427,82 +374,3 @@ def step(c: Criteria, s: Search, value_and_grad: Callable) -> Search:
 def searching(s: Search) -> jax.Array:
     """The loop's condition: neither done nor given up."""
     return ~(s.done | s.failed)
-
-
-# ----------------------------------------------------------------------------
-# Diagnostics (verbose=True).
-
-
-def _print_if(condition, message: str, **values) -> None:
-    jax.lax.cond(
-        condition,
-        lambda _: jax.debug.print(message, **values, ordered=True),
-        lambda _: None,
-        None,
-    )
-
-
-def _report_failure(c: Criteria, s: Search) -> None:
-    jax.debug.print(
-        "scale_by_zoom_linesearch: loss at the current params {value_init}, slope "
-        "along the update {slope_init}; last step size {stepsize} (decrease "
-        "error {decrease_error}, curvature error {curvature_error}).",
-        value_init=s.value_init,
-        slope_init=s.slope_init,
-        stepsize=s.stepsize,
-        decrease_error=s.decrease_error,
-        curvature_error=s.curvature_error,
-        ordered=True,
-    )
-    length = jnp.abs(s.low - s.high)
-    _print_if(
-        length <= c.interval_threshold,
-        FLAG_INTERVAL_TOO_SMALL + " Interval length: {length}.",
-        length=length,
-    )
-    jax.lax.cond(
-        s.safe_stepsize > 0.0,
-        lambda s: jax.debug.print(
-            FLAG_CURVATURE_COND_NOT_SATISFIED
-            + " Step size with sufficient decrease: {safe}.",
-            safe=s.safe_stepsize,
-        ),
-        _explain_no_step,
-        s,
-    )
-
-
-def _explain_no_step(s: Search) -> None:
-    """Why no step size with sufficient decrease was found: the likely causes."""
-    jax.debug.print(FLAG_NO_STEPSIZE_FOUND)
-    descent = s.slope_init < 0.0
-    _print_if(
-        ~descent,
-        FLAG_NOT_A_DESCENT_DIRECTION + "The slope (={slope}) at step size 0 must "
-        "be negative.",
-        slope=s.slope_init,
-    )
-    _print_if(descent, "More line-search iterations (max_linesearch_steps) may help.")
-    eps = jnp.finfo(jnp.float32).eps
-    _print_if(
-        descent & (s.stepsize < eps),
-        "The step size (={stepsize}) fell below float32's machine epsilon "
-        "(={eps}); float64 (jax.config.update('jax_enable_x64', True)) may help.",
-        stepsize=s.stepsize,
-        eps=eps,
-    )
-    _print_if(
-        descent & (jnp.abs(s.slope_init) > 1e16),
-        "The slope at step size 0 is huge (|slope|={slope}): the loss is badly "
-        "scaled; rescale the parameters or start closer to a minimum.",
-        slope=jnp.abs(s.slope_init),
-    )
-    outside = jnp.isinf(s.decrease_error)
-    _print_if(
-        outside,
-        "The loss is NaN or infinite at every step size tried: no step is made.",
-    )
-    _print_if(
-        ~outside,
-        "Taking a step without sufficient decrease: the loss may not go down.",
-    )
