@@ -379,8 +379,10 @@ def restore_orbax(
     values = []
     for i, (entry, target) in enumerate(zip(saved["leaves"], targets)):
         key = f"leaf_{i:05d}"
-        value = arrays[key] if key in arrays else jnp.zeros(
-            abstract[key].shape, abstract[key].dtype
+        value = (
+            arrays[key]
+            if key in arrays
+            else jnp.zeros(abstract[key].shape, abstract[key].dtype)
         )  # an empty array: not stored
         if not getattr(target, "committed", True):
             value = jnp.asarray(np.asarray(value))  # movable, as in `restore_npz`

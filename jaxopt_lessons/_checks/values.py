@@ -234,7 +234,8 @@ def is_integer_array(value: Any) -> bool:
     """True for a concrete NumPy or JAX integer scalar or array (not a Python int)."""
     if _is_traced(value) or not isinstance(value, (np.generic, np.ndarray, jax.Array)):
         return False
-    return bool(jnp.issubdtype(np.asarray(value).dtype, jnp.integer))
+    # `.dtype`, not np.asarray: a typed PRNG key cannot become a NumPy array.
+    return bool(jnp.issubdtype(value.dtype, jnp.integer))
 
 
 def is_schedule(value: Any) -> bool:

@@ -216,7 +216,9 @@ def _labels_and_dims(dims: Any) -> tuple[Callable, Callable]:
     if dims is None:
 
         def labels(params):
-            return jax.tree.map(lambda x: "muon" if x.ndim == 2 else "adam", params)
+            return jax.tree.map(
+                lambda x: "muon" if jnp.ndim(x) == 2 else "adam", params
+            )
 
         dims = MuonDimensionNumbers()
     else:
@@ -321,7 +323,7 @@ def muon(
     labels, muon_dims = _labels_and_dims(muon_weight_dimension_numbers)
     if adam_learning_rate is None:
         adam_learning_rate = learning_rate
-    return optax.partition(
+    split = optax.partition(
         transforms={
             "muon": _chain.chain(
                 scale_by_muon(
@@ -352,3 +354,9 @@ def muon(
         },
         param_labels=labels,
     )
+
+    def update_fn(updates, state, params=None, **extra_args):
+        _checks.check_state(fn, state, optax.transforms.PartitionState)
+        return split.update(updates, state, params, **extra_args)
+
+    return optax.GradientTransformationExtraArgs(split.init, update_fn)

@@ -131,10 +131,12 @@ def reduce_on_plateau(
         )
 
     def update_fn(updates, state, params=None, *, value=None, **extra_args):
-        del params, extra_args
+        del extra_args
         _checks.check_state(fn, state, ReduceLROnPlateauState)
         value = _adaptive.need_value(fn, value)
         updates = tm.as_arrays(updates)
+        if params is not None:  # its state holds no tree to check against
+            _checks.check_updates_match_params(fn, updates, params)
         count = tm.increment(state.count)
         average = (
             state.count * state.avg_value + value.astype(state.avg_value.dtype)

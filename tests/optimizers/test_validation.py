@@ -169,6 +169,7 @@ INNER_ARGUMENT = {
     "fromage": dict(learning_rate=0.1, min_norm=-1.0),
     "lamb": dict(learning_rate=0.1, eps_root=-1.0),
     "lars": dict(learning_rate=0.1, trust_coefficient=-1.0),
+    "lbfgs": dict(memory_size=0),
     "lion": dict(learning_rate=0.1, b2=1.0),
     "nadam": dict(learning_rate=0.1, b2=1.0),
     "nadamw": dict(learning_rate=0.1, weight_decay=-1.0),

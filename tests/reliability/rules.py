@@ -799,6 +799,11 @@ HYPERPARAMETER_STATE = {"ns_coeffs"}
 # End of Muon.
 
 
+# L-BFGS's backtracking search: its `rtol` is a slack δ >= 0 relative to f(w),
+# not reduce_on_plateau's fraction in (0, 1).
+OVERRIDES["scale_by_backtracking_linesearch.rtol"] = non_negative()
+
+
 class UnknownArgument(AssertionError):
     pass
 

@@ -159,10 +159,17 @@ def extra_args(tx, params, grads, loss_fn=None) -> dict:
     cleaned = jax.tree.map(
         lambda g: jnp.where(jnp.isnan(g), jnp.zeros_like(g), g), grads
     )
+
+    def value_fn(p, obj_fn=None, grad_fn=None):
+        # A line search passes every extra argument on to `value_fn`; the
+        # two meant for sophia and sam are not the loss's.
+        del obj_fn, grad_fn
+        return loss_fn(p)
+
     return {
         "value": loss_fn(params),
         "grad": cleaned,
-        "value_fn": loss_fn,
+        "value_fn": value_fn,
         # contrib: Hutchinson's estimate (sophia) differentiates the loss;
         # sam in opaque mode takes the gradient at its adversarial points.
         "obj_fn": loss_fn,
