@@ -37,6 +37,8 @@ def test_bench_quick_writes_table_json_and_plot(tmp_path, tiny_shapes, capsys):
         "--no-sweep",
         "--shapes",
         "large,many",
+        "--models",  # the whole-step part has its own test, on tiny models
+        "none",
     ]
     assert cli.main(argv) == 0
     table = capsys.readouterr().out
