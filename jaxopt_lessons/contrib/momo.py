@@ -25,6 +25,16 @@ def check_momo_args(
     _checks.check_bool(fn, "adapt_lower_bound", adapt_lower_bound)
 
 
+def checked_inputs(fn, updates, state, state_class, params, value):
+    """The start of a MoMo update: the state, the updates against it and the
+    params, and the loss `value=` it needs. Returns (updates, params, value)."""
+    updates = _checks.checked_updates(fn, updates, state, state_class, "exp_avg")
+    params = _adaptive.need_params(fn, params)
+    value = _adaptive.need_value(fn, value)
+    _checks.check_updates_match_params(fn, updates, params)
+    return updates, params, value
+
+
 @partition_invariant
 @_checks.entry_point
 def scale_by_momo(
@@ -110,10 +120,9 @@ def scale_by_momo(
 
     def update_fn(updates, state, params=None, *, value=None, **extra_args):
         del extra_args
-        updates = _checks.checked_updates(fn, updates, state, MomoState, "exp_avg")
-        params = _adaptive.need_params(fn, params)
-        value = _adaptive.need_value(fn, value)
-        _checks.check_updates_match_params(fn, updates, params)
+        updates, params, value = checked_inputs(
+            fn, updates, state, MomoState, params, value
+        )
         # The first step takes the current values as the averages.
         rho = jnp.where(state.count == 0, 0.0, beta)
         barf = rho * state.barf + (1 - rho) * value.astype(state.barf.dtype)

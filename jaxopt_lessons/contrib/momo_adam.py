@@ -10,7 +10,7 @@ from optax.contrib import MomoAdamState
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
 from jaxopt_lessons.contrib import _adaptive
-from jaxopt_lessons.contrib.momo import check_momo_args
+from jaxopt_lessons.contrib.momo import check_momo_args, checked_inputs
 from jaxopt_lessons.grouping.declarations import partition_invariant
 
 __all__ = ["MomoAdamState", "momo_adam", "scale_by_momo_adam"]
@@ -103,10 +103,9 @@ def scale_by_momo_adam(
 
     def update_fn(updates, state, params=None, *, value=None, **extra_args):
         del extra_args
-        updates = _checks.checked_updates(fn, updates, state, MomoAdamState, "exp_avg")
-        params = _adaptive.need_params(fn, params)
-        value = _adaptive.need_value(fn, value)
-        _checks.check_updates_match_params(fn, updates, params)
+        updates, params, value = checked_inputs(
+            fn, updates, state, MomoAdamState, params, value
+        )
         count = tm.increment(state.count)
         dtype = state.barf.dtype
         barf = b1 * state.barf + (1 - b1) * value.astype(dtype)
