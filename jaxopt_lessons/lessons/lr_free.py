@@ -35,9 +35,11 @@ network stays at its initial accuracy: the estimate grows from its tiny
 start at a rate set by the multiplier, too slowly for 300 steps, so the
 lower ends move with the run's length. Above, the runs diverge.
 
-Why Prodigy's range is the widest: over its good range its final step η·d
-grows only as the multiplier to the power 0.5-0.6 (d shrinks as η grows),
-where D-Adaptation's grows about in proportion (power ~1). At the defaults
+Why the ranges differ: over its good range Prodigy's final step η·d grows
+only as the multiplier to the power 0.48-0.61 (d shrinks as η grows), where
+D-Adaptation's grows about in proportion (power 0.75-0.99) and DoWG's faster
+than the multiplier (power 1.3-1.5: a larger step inflates its distance
+estimate, which enlarges the step). At the defaults
 Prodigy ends with an Adam step η·d of 0.031-0.036, inside Adam's good range
 and a few times its best lr (0.01-0.046); D-Adaptation ends with 0.064-0.08,
 near the top of Adam's range, hence its lower accuracy. The first distance

@@ -54,6 +54,13 @@ def _draw_accuracy(ax, result: lr_free.Result, colors: dict) -> None:
             label="_default",
         )
     ax.axhline(TARGET, color="k", ls="--", lw=1, label=f"target {TARGET}")
+    ax.text(
+        1.1e-3,
+        0.22,
+        "no learning: the\nestimate never grew",
+        fontsize=7.5,
+        color="0.3",
+    )
     ax.axvline(1.0, color="0.5", ls=":", lw=1)
     ax.set_xlabel(
         "multiplier of the default (LR-free: learning_rate; Adam: lr / 1e-3), log"
@@ -97,10 +104,10 @@ def _draw_ranges(ax, result: lr_free.Result, colors: dict) -> None:
     ax.set_yticks(range(len(names)), names)
     ax.invert_yaxis()
     ax.set_xlim(-3.6, 5.0)
-    ax.set_xlabel("log10 multiplier of the default (0: the default)")
-    ax.set_title(
-        f"Good range (test acc >= {TARGET}), median over seeds\n"
-        "(diamonds on Adam's row: η·d that Prodigy / D-Adapt ended with, as lr / 1e-3)",
-        fontsize=10,
+    ax.set_xlabel(
+        "log10 multiplier of the default (0: the default)\n"
+        "diamonds on Adam's row: the Adam lr η·d (÷ 1e-3) that Prodigy\n"
+        "and D-Adapt (same colours) end with at their defaults"
     )
+    ax.set_title(f"Good range (test acc >= {TARGET}), median over seeds", fontsize=10)
     ax.grid(axis="x", alpha=0.3)
