@@ -106,7 +106,10 @@ def test_numbers_are_json(result):
     ]
 
 
-def test_subset_of_methods_and_unknown_method():
+def test_subset_of_methods_and_unknown_method(result):
+    dog = lr_free.run(quick=True, methods=("DoG",))  # programs already compiled
+    assert list(dog.accuracy) == ["Adam", "DoG"] and dog.holds, dog.checks
+    assert dog.accuracy["DoG"] == result.accuracy["DoG"]
     with pytest.raises(ValueError, match="`methods` must be a non-empty subset"):
         lr_free.run(quick=True, methods=("Adam",))
     with pytest.raises(ValueError, match="`methods` must be a non-empty subset"):
