@@ -219,8 +219,9 @@ _PROGRAM_DOC = """Trains the digits MLP with {name} at one setting (every field 
 
     Returns:
         ``test_acc``, ``val_acc``, ``train_loss`` (the true, unscaled loss on
-        the whole training part after training) and ``curve`` (the unscaled
-        minibatch loss before each step).
+        the whole training part after training), ``curve`` (the unscaled
+        minibatch loss before each step) and what the program's ``report``
+        reads from the final optimizer state, if it has one.
     """
 
 #: One training program per optimizer, each compiled once per process and
