@@ -188,3 +188,21 @@ def test_mlp_fit_same_batches_for_every_optimizer():
     assert float(losses[-20:].mean()) < 0.5 * float(losses[:5].mean())
     # lr 0: the losses are those of the initial params on the same batches.
     np.testing.assert_allclose(zero[7], loss7, rtol=1e-5)
+
+
+def test_mlp_fit_returns_the_final_state_on_request():
+    import optax
+
+    from jaxopt_lessons.problems import mlp
+
+    d = datasets.make_circles(0, n=200)
+    params = mlp.init(jax.random.PRNGKey(0), (2, 8, 2))
+    key = jax.random.PRNGKey(1)
+    opt = optax.adam(1e-2)
+    p1, l1 = mlp.fit(opt, params, d.x_train, d.y_train, key, 30, 16)
+    p2, l2, state = mlp.fit(
+        opt, params, d.x_train, d.y_train, key, 30, 16, return_state=True
+    )
+    np.testing.assert_array_equal(l1, l2)
+    np.testing.assert_array_equal(p1[0]["w"], p2[0]["w"])
+    assert int(state[0].count) == 30  # Adam's step count after 30 updates

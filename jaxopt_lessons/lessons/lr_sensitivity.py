@@ -32,6 +32,8 @@ rate as the hyperparameter to tune first); CS231n, "Neural Networks Part 3".
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -135,9 +137,31 @@ def digits_settings(n: int | None = None, **values) -> dict[str, np.ndarray]:
     return out
 
 
-def _make_program(name: str):
+def make_program(
+    name: str,
+    build: Callable[[dict], Any] | None = None,
+    report: Callable[[dict, Any], dict] | None = None,
+):
+    """The digits training program of one optimizer, to run with `run_digits`.
+
+    Args:
+        name: the optimizer's name (the program's name; one of `OPTIMIZERS`
+            when `build` is None).
+        build: ``build(setting) -> optimizer`` from the (traced) setting;
+            None means ``optimizer(name, setting["lr"], setting["eps"])``.
+        report: ``report(setting, state) -> dict`` of arrays read from the
+            optimizer's final state, added to the outputs; None adds nothing.
+
+    Define each program once (at module level): a new one compiles again.
+    """
+    if build is None:
+        optimizer(name, 1e-2)  # checks the name early
+
+        def build(setting):
+            return optimizer(name, setting["lr"], setting["eps"])
+
     def digits_program(setting: dict, params0, data: dict, key: jax.Array) -> dict:
-        opt = optimizer(name, setting["lr"], setting["eps"])
+        opt = build(setting)
         scale = setting["loss_scale"]
 
         def grad_fn(p, xb, yb):
@@ -151,7 +175,7 @@ def _make_program(name: str):
             )
             return value, jax.tree.map(lambda g: scale * g, grads)
 
-        params, curve = mlp.fit(
+        params, curve, state = mlp.fit(
             opt,
             params0,
             data["x_train"],
@@ -161,6 +185,7 @@ def _make_program(name: str):
             BATCH,
             grad_fn,
             n_samples=data["n_train"],
+            return_state=True,
         )
         logits = mlp.apply(params, data["x_train"])
         per_sample = optax.softmax_cross_entropy_with_integer_labels(
@@ -173,6 +198,7 @@ def _make_program(name: str):
             "val_acc": mlp.accuracy(params, data["x_val"], data["y_val"]),
             "train_loss": train_loss,
             "curve": curve,
+            **({} if report is None else report(setting, state)),
         }
 
     digits_program.__name__ = f"digits_program[{name}]"
@@ -193,19 +219,27 @@ _PROGRAM_DOC = """Trains the digits MLP with {name} at one setting (every field 
 
     Returns:
         ``test_acc``, ``val_acc``, ``train_loss`` (the true, unscaled loss on
-        the whole training part after training) and ``curve`` (the unscaled
-        minibatch loss before each step).
+        the whole training part after training), ``curve`` (the unscaled
+        minibatch loss before each step) and what the program's ``report``
+        reads from the final optimizer state, if it has one.
     """
 
 #: One training program per optimizer, each compiled once per process and
 #: shared by the lr_sensitivity, tradeoff and wrong_gradients lessons.
-PROGRAMS = {name: _make_program(name) for name in OPTIMIZERS}
+PROGRAMS = {name: make_program(name) for name in OPTIMIZERS}
 
 
 def run_digits(
-    name: str, settings: dict, seed: int, n_train: int | None = None
+    name: str,
+    settings: dict,
+    seed: int,
+    n_train: int | None = None,
+    program: Callable | None = None,
 ) -> dict:
     """Optimizer `name` at every setting, on seed `seed`'s split, init and batches.
+
+    `program` (from `make_program`) replaces ``PROGRAMS[name]``, for an
+    optimizer of another lesson; its settings may carry extra columns.
 
     Returns the outputs as NumPy arrays with one row per setting, plus
     ``method`` (how `sweeps.sweep` ran it).
@@ -214,7 +248,8 @@ def run_digits(
     key = jax.random.PRNGKey(seed)
     init_key, batch_key = jax.random.split(key)
     params0 = mlp.init(init_key, (64, HIDDEN, 10))
-    res = sweeps.sweep(PROGRAMS[name], settings, params0, data, batch_key)
+    program = PROGRAMS[name] if program is None else program
+    res = sweeps.sweep(program, settings, params0, data, batch_key)
     out = dict(res.outputs)
     out["train_loss"] = np.where(
         np.isfinite(out["train_loss"]), out["train_loss"], np.inf

@@ -147,6 +147,8 @@ def fit(
     batch_size: int,
     grad_fn: Callable | None = None,
     n_samples=None,
+    *,
+    return_state: bool = False,
 ):
     """Trains with minibatches drawn (with replacement) from `key`.
 
@@ -164,10 +166,13 @@ def fit(
         n_samples: draw batches from the first `n_samples` rows only (may be
             traced, so padded data sets of different sizes share one
             compiled program); defaults to all rows.
+        return_state: also return the optimizer's final state (to read what
+            an optimizer estimated during the run, e.g. its step size).
 
     Returns:
         ``(params, losses)``: the final parameters and the minibatch loss
-        before each update, shape ``(steps,)``.
+        before each update, shape ``(steps,)``; with `return_state`,
+        ``(params, losses, state)``.
     """
     if grad_fn is None:
         grad_fn = jax.value_and_grad(loss)
@@ -180,5 +185,5 @@ def fit(
         updates, state = optimizer.update(g, state, p)
         return (optax.apply_updates(p, updates), state), value
 
-    (params, _), losses = jax.lax.scan(step, (params, optimizer.init(params)), idx)
-    return params, losses
+    (params, state), losses = jax.lax.scan(step, (params, optimizer.init(params)), idx)
+    return (params, losses, state) if return_state else (params, losses)
