@@ -92,9 +92,7 @@ def scale_by_dog(
     _checks.check_non_negative(fn, "eps", eps)
 
     def init_fn(params):
-        _checks.check_float_params(fn, params)
-        params = tm.as_arrays(params)
-        dtype = _adaptive.lowest_dtype(params)
+        params, dtype = _adaptive.checked_init(fn, params)
         if kind == "distance":
             r_eps = value
         elif kind == "heuristic":
@@ -109,9 +107,9 @@ def scale_by_dog(
         )
 
     def update_fn(updates, state, params=None):
-        updates = _checks.checked_updates(fn, updates, state, DoGState, "init_params")
-        params = _adaptive.need_params(fn, params)
-        _checks.check_updates_match_params(fn, updates, params)
+        updates, params = _adaptive.checked_update(
+            fn, updates, state, DoGState, "init_params", params
+        )
         moved = jax.tree.map(lambda p0, p: p0 - p, state.init_params, params)
         max_dist = jnp.maximum(state.max_dist, tm.global_norm(moved))
         sum_sq = state.sum_sq_norm_grads + tm.sum_of_squares(updates)

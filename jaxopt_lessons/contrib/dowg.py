@@ -67,9 +67,7 @@ def scale_by_dowg(
     first_sq_dist = eps if init_estim_sq_dist is None else init_estim_sq_dist
 
     def init_fn(params):
-        _checks.check_float_params(fn, params)
-        params = tm.as_arrays(params)
-        dtype = _adaptive.lowest_dtype(params)
+        params, dtype = _adaptive.checked_init(fn, params)
         return DoWGState(
             init_params=params,
             weighted_sq_norm_grads=jnp.asarray(0.0, dtype),
@@ -77,9 +75,9 @@ def scale_by_dowg(
         )
 
     def update_fn(updates, state, params=None):
-        updates = _checks.checked_updates(fn, updates, state, DoWGState, "init_params")
-        params = _adaptive.need_params(fn, params)
-        _checks.check_updates_match_params(fn, updates, params)
+        updates, params = _adaptive.checked_update(
+            fn, updates, state, DoWGState, "init_params", params
+        )
         moved = jax.tree.map(lambda p0, p: p0 - p, state.init_params, params)
         sq_dist = jnp.maximum(state.estim_sq_dist, tm.sum_of_squares(moved))
         weighted = sq_dist * tm.sum_of_squares(updates) + state.weighted_sq_norm_grads
