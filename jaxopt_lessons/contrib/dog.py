@@ -44,6 +44,28 @@ def check_init_step(fn: str, init_step: Any) -> tuple[str, Any]:
     return kind, value
 
 
+def sgd_with_step_size(
+    fn: str,
+    learning_rate: Any,
+    weight_decay: Any,
+    mask: Any,
+    make_step_size: Callable[[], optax.GradientTransformation],
+) -> optax.GradientTransformationExtraArgs:
+    """The optimizer of DoG and DoWG: `add_decayed_weights(weight_decay, mask)`
+    (when `weight_decay` is not None) → the step-size block →
+    `scale_by_learning_rate(learning_rate)`. `learning_rate` is checked
+    first; `make_step_size` builds the block after the decay's checks."""
+    fn = _checks.caller(fn)
+    _checks.check_learning_rate(fn, "learning_rate", learning_rate)
+    return _chain.chain(
+        optax.identity()
+        if weight_decay is None
+        else add_decayed_weights(weight_decay, mask),
+        make_step_size(),
+        scale_by_learning_rate(learning_rate),
+    )
+
+
 @partition_invariant
 @_checks.entry_point
 def scale_by_dog(
@@ -144,12 +166,6 @@ def dog(
     state layout as `optax.contrib.dog`; `update` needs the params. The
     authors advise averaging the iterates (`optax.ema` of the params).
     """
-    fn = _checks.caller("dog")
-    _checks.check_learning_rate(fn, "learning_rate", learning_rate)
-    return _chain.chain(
-        optax.identity()
-        if weight_decay is None
-        else add_decayed_weights(weight_decay, mask),
-        scale_by_dog(init_step, eps),
-        scale_by_learning_rate(learning_rate),
+    return sgd_with_step_size(
+        "dog", learning_rate, weight_decay, mask, lambda: scale_by_dog(init_step, eps)
     )

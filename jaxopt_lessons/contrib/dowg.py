@@ -13,10 +13,8 @@ from optax.contrib import DoWGState
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
 from jaxopt_lessons.contrib import _adaptive
+from jaxopt_lessons.contrib.dog import sgd_with_step_size
 from jaxopt_lessons.grouping.declarations import partition_invariant
-from jaxopt_lessons.optimizers import _chain
-from jaxopt_lessons.transforms.scaling import scale_by_learning_rate
-from jaxopt_lessons.transforms.weight_decay import add_decayed_weights
 
 __all__ = ["DoWGState", "dowg", "scale_by_dowg"]
 
@@ -108,12 +106,10 @@ def dowg(
     `scale_by_learning_rate(learning_rate)`. Same signature, defaults and
     state layout as `optax.contrib.dowg`; `update` needs the params.
     """
-    fn = _checks.caller("dowg")
-    _checks.check_learning_rate(fn, "learning_rate", learning_rate)
-    return _chain.chain(
-        optax.identity()
-        if weight_decay is None
-        else add_decayed_weights(weight_decay, mask),
-        scale_by_dowg(init_estim_sq_dist, eps),
-        scale_by_learning_rate(learning_rate),
+    return sgd_with_step_size(
+        "dowg",
+        learning_rate,
+        weight_decay,
+        mask,
+        lambda: scale_by_dowg(init_estim_sq_dist, eps),
     )
