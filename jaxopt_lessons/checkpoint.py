@@ -362,9 +362,8 @@ def restore_orbax(
         abstract = {}
         for i, (entry, target) in enumerate(zip(saved["leaves"], targets)):
             if "key_impl" in entry:
-                shape = jax.eval_shape(jax.random.key_data, target)
-                dtype = shape.dtype
-                shape = shape.shape
+                data = jax.eval_shape(jax.random.key_data, target)
+                shape, dtype = data.shape, data.dtype
             else:
                 shape, dtype = tuple(entry["shape"]), jnp.dtype(entry["dtype"])
             abstract[f"leaf_{i:05d}"] = jax.ShapeDtypeStruct(
@@ -379,11 +378,10 @@ def restore_orbax(
     values = []
     for i, (entry, target) in enumerate(zip(saved["leaves"], targets)):
         key = f"leaf_{i:05d}"
-        value = (
-            arrays[key]
-            if key in arrays
-            else jnp.zeros(abstract[key].shape, abstract[key].dtype)
-        )  # an empty array: not stored
+        if key in arrays:
+            value = arrays[key]
+        else:  # an empty array: not stored
+            value = jnp.zeros(abstract[key].shape, abstract[key].dtype)
         if not getattr(target, "committed", True):
             value = jnp.asarray(np.asarray(value))  # movable, as in `restore_npz`
         if "key_impl" in entry:

@@ -23,6 +23,7 @@ __all__ = [
     "check_bool",
     "check_dtype",
     "check_flag",
+    "check_int",
     "check_interval",
     "check_learning_rate",
     "check_non_negative",
@@ -228,6 +229,25 @@ def check_not_both_zero(
             f"{fn}: `{a}` and `{b}` cannot both be 0 (a zero gradient would give "
             f"0/0); got {a}={va!r}, {b}={vb!r}."
         )
+
+
+def check_int(fn: str, name: str, value: Any, what: str = "") -> bool:
+    """Raises TypeError unless `value` is a Python or NumPy integer or an
+    integer array (not a bool); `what` follows "an int" in the message.
+
+    Returns False for a traced value, which cannot be read (the caller then
+    skips its range check), True otherwise.
+    """
+    if _is_traced(value):
+        return False
+    if isinstance(value, (bool, np.bool_)) or not (
+        isinstance(value, (int, np.integer)) or is_integer_array(value)
+    ):
+        raise TypeError(
+            f"{fn}: `{name}` must be an int{what}, got {value!r} "
+            f"of type {type(value).__name__}."
+        )
+    return True
 
 
 def is_integer_array(value: Any) -> bool:

@@ -26,10 +26,13 @@ from jaxopt_lessons import tree as tm
 __all__ = [
     "check_betas",
     "check_integer",
+    "checked_init",
+    "checked_update",
     "descent",
     "lowest_dtype",
     "need_params",
     "need_value",
+    "rate_at",
     "safe_ratio",
     "sum_abs",
     "vdot",
@@ -87,6 +90,33 @@ def need_params(fn: str, params: Any) -> Any:
     if params is None:
         raise ValueError(f"{fn}: `update` needs the current `params`; got None.")
     return tm.as_arrays(params)
+
+
+def checked_init(fn: str, params: Any) -> tuple[Any, Any]:
+    """The start of every `init` here: float params only, as arrays, and the
+    dtype of the scalar state (`lowest_dtype`). Returns (params, dtype)."""
+    _checks.check_float_params(fn, params)
+    params = tm.as_arrays(params)
+    return params, lowest_dtype(params)
+
+
+def checked_update(
+    fn: str, updates: Any, state: Any, state_class: type, field: str, params: Any
+) -> tuple[Any, Any]:
+    """The start of an `update` that needs the params, in this order: the
+    state and the updates against its `field` (`_checks.checked_updates`),
+    the params given (`need_params`), the updates against the params.
+    Returns (updates, params), both as arrays."""
+    updates = _checks.checked_updates(fn, updates, state, state_class, field)
+    params = need_params(fn, params)
+    _checks.check_updates_match_params(fn, updates, params)
+    return updates, params
+
+
+def rate_at(learning_rate: Any, count: jax.Array) -> Any:
+    """The learning rate of the step after `count` steps: a schedule is
+    called with the count, a number is returned as it is."""
+    return learning_rate(count) if callable(learning_rate) else learning_rate
 
 
 def need_value(fn: str, value: Any) -> jax.Array:

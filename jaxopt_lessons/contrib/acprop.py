@@ -19,6 +19,7 @@ from jaxopt_lessons import tree as tm
 from jaxopt_lessons.grouping.declarations import elementwise
 from jaxopt_lessons.optimizers import _chain
 from jaxopt_lessons.transforms._states import ScaleByBeliefState
+from jaxopt_lessons.transforms.adam import next_moments_state
 from jaxopt_lessons.transforms.belief import belief_moments, init_belief_state
 from jaxopt_lessons.transforms.scaling import scale_by_learning_rate
 from jaxopt_lessons.transforms.weight_decay import add_decayed_weights
@@ -88,10 +89,8 @@ def scale_by_acprop(
         past = tm.bias_correction(state.nu, b2, jnp.where(first, 1, state.count))
         past = jax.tree.map(lambda s: jnp.where(first, 1, s), past)
         updates = jax.tree.map(lambda g, s: g / (jnp.sqrt(s) + eps), updates, past)
-        state = ScaleByBeliefState(
-            count=tm.increment(state.count),
-            mu=tm.cast_like(mu, state.mu),
-            nu=tm.cast_like(nu, state.nu),
+        state = next_moments_state(
+            ScaleByBeliefState, state, tm.increment(state.count), mu, nu
         )
         return updates, state
 

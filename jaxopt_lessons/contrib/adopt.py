@@ -21,7 +21,7 @@ from jaxopt_lessons import tree as tm
 from jaxopt_lessons.grouping.declarations import elementwise
 from jaxopt_lessons.optimizers import _chain
 from jaxopt_lessons.transforms._states import ScaleByAdamState
-from jaxopt_lessons.transforms.adam import init_adam_state
+from jaxopt_lessons.transforms.adam import init_adam_state, next_moments_state
 from jaxopt_lessons.transforms.scaling import scale_by_learning_rate
 
 __all__ = ["ScaleByAdamState", "adopt", "scale_by_adopt"]
@@ -136,10 +136,8 @@ def scale_by_adopt(
         mu = tm.ema_update(normed, state.mu, b1_t)
         nu = tm.ema_update_sq(updates, state.nu, b2_t)
         updates = tm.ema_update(normed, mu, b1_t) if nesterov else mu
-        state = ScaleByAdamState(
-            count=tm.increment(state.count),
-            mu=tm.cast_like(mu, state.mu),
-            nu=tm.cast_like(nu, state.nu),
+        state = next_moments_state(
+            ScaleByAdamState, state, tm.increment(state.count), mu, nu
         )
         return updates, state
 

@@ -83,9 +83,7 @@ def scale_by_dadapt_adamw(
     _checks.check_non_negative(fn, "weight_decay", weight_decay)
 
     def init_fn(params):
-        _checks.check_float_params(fn, params)
-        params = tm.as_arrays(params)
-        dtype = _adaptive.lowest_dtype(params)
+        params, dtype = _adaptive.checked_init(fn, params)
         return DAdaptAdamWState(
             exp_avg=tm.zeros_like(params),
             exp_avg_sq=tm.zeros_like(params),
@@ -97,14 +95,12 @@ def scale_by_dadapt_adamw(
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args
-        updates = _checks.checked_updates(
-            fn, updates, state, DAdaptAdamWState, "exp_avg"
+        updates, params = _adaptive.checked_update(
+            fn, updates, state, DAdaptAdamWState, "exp_avg", params
         )
-        params = _adaptive.need_params(fn, params)
-        _checks.check_updates_match_params(fn, updates, params)
         b = beta2**0.5
         count = tm.increment(state.count)
-        rate = learning_rate(state.count) if callable(learning_rate) else learning_rate
+        rate = _adaptive.rate_at(learning_rate, state.count)
         # 1) This step's size: d times η, bias-corrected as Adam's.
         correction = (1 - beta2**count) ** 0.5 / (1 - beta1**count)
         d_lr = (state.estim_lr * rate * correction).astype(

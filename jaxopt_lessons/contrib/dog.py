@@ -44,6 +44,28 @@ def check_init_step(fn: str, init_step: Any) -> tuple[str, Any]:
     return kind, value
 
 
+def sgd_with_step_size(
+    fn: str,
+    learning_rate: Any,
+    weight_decay: Any,
+    mask: Any,
+    make_step_size: Callable[[], optax.GradientTransformation],
+) -> optax.GradientTransformationExtraArgs:
+    """The optimizer of DoG and DoWG: `add_decayed_weights(weight_decay, mask)`
+    (when `weight_decay` is not None) → the step-size block →
+    `scale_by_learning_rate(learning_rate)`. `learning_rate` is checked
+    first; `make_step_size` builds the block after the decay's checks."""
+    fn = _checks.caller(fn)
+    _checks.check_learning_rate(fn, "learning_rate", learning_rate)
+    return _chain.chain(
+        optax.identity()
+        if weight_decay is None
+        else add_decayed_weights(weight_decay, mask),
+        make_step_size(),
+        scale_by_learning_rate(learning_rate),
+    )
+
+
 @partition_invariant
 @_checks.entry_point
 def scale_by_dog(
@@ -92,9 +114,7 @@ def scale_by_dog(
     _checks.check_non_negative(fn, "eps", eps)
 
     def init_fn(params):
-        _checks.check_float_params(fn, params)
-        params = tm.as_arrays(params)
-        dtype = _adaptive.lowest_dtype(params)
+        params, dtype = _adaptive.checked_init(fn, params)
         if kind == "distance":
             r_eps = value
         elif kind == "heuristic":
@@ -109,9 +129,9 @@ def scale_by_dog(
         )
 
     def update_fn(updates, state, params=None):
-        updates = _checks.checked_updates(fn, updates, state, DoGState, "init_params")
-        params = _adaptive.need_params(fn, params)
-        _checks.check_updates_match_params(fn, updates, params)
+        updates, params = _adaptive.checked_update(
+            fn, updates, state, DoGState, "init_params", params
+        )
         moved = jax.tree.map(lambda p0, p: p0 - p, state.init_params, params)
         max_dist = jnp.maximum(state.max_dist, tm.global_norm(moved))
         sum_sq = state.sum_sq_norm_grads + tm.sum_of_squares(updates)
@@ -146,12 +166,6 @@ def dog(
     state layout as `optax.contrib.dog`; `update` needs the params. The
     authors advise averaging the iterates (`optax.ema` of the params).
     """
-    fn = _checks.caller("dog")
-    _checks.check_learning_rate(fn, "learning_rate", learning_rate)
-    return _chain.chain(
-        optax.identity()
-        if weight_decay is None
-        else add_decayed_weights(weight_decay, mask),
-        scale_by_dog(init_step, eps),
-        scale_by_learning_rate(learning_rate),
+    return sgd_with_step_size(
+        "dog", learning_rate, weight_decay, mask, lambda: scale_by_dog(init_step, eps)
     )

@@ -13,10 +13,8 @@ from optax.contrib import DoWGState
 from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
 from jaxopt_lessons.contrib import _adaptive
+from jaxopt_lessons.contrib.dog import sgd_with_step_size
 from jaxopt_lessons.grouping.declarations import partition_invariant
-from jaxopt_lessons.optimizers import _chain
-from jaxopt_lessons.transforms.scaling import scale_by_learning_rate
-from jaxopt_lessons.transforms.weight_decay import add_decayed_weights
 
 __all__ = ["DoWGState", "dowg", "scale_by_dowg"]
 
@@ -67,9 +65,7 @@ def scale_by_dowg(
     first_sq_dist = eps if init_estim_sq_dist is None else init_estim_sq_dist
 
     def init_fn(params):
-        _checks.check_float_params(fn, params)
-        params = tm.as_arrays(params)
-        dtype = _adaptive.lowest_dtype(params)
+        params, dtype = _adaptive.checked_init(fn, params)
         return DoWGState(
             init_params=params,
             weighted_sq_norm_grads=jnp.asarray(0.0, dtype),
@@ -77,9 +73,9 @@ def scale_by_dowg(
         )
 
     def update_fn(updates, state, params=None):
-        updates = _checks.checked_updates(fn, updates, state, DoWGState, "init_params")
-        params = _adaptive.need_params(fn, params)
-        _checks.check_updates_match_params(fn, updates, params)
+        updates, params = _adaptive.checked_update(
+            fn, updates, state, DoWGState, "init_params", params
+        )
         moved = jax.tree.map(lambda p0, p: p0 - p, state.init_params, params)
         sq_dist = jnp.maximum(state.estim_sq_dist, tm.sum_of_squares(moved))
         weighted = sq_dist * tm.sum_of_squares(updates) + state.weighted_sq_norm_grads
@@ -110,12 +106,10 @@ def dowg(
     `scale_by_learning_rate(learning_rate)`. Same signature, defaults and
     state layout as `optax.contrib.dowg`; `update` needs the params.
     """
-    fn = _checks.caller("dowg")
-    _checks.check_learning_rate(fn, "learning_rate", learning_rate)
-    return _chain.chain(
-        optax.identity()
-        if weight_decay is None
-        else add_decayed_weights(weight_decay, mask),
-        scale_by_dowg(init_estim_sq_dist, eps),
-        scale_by_learning_rate(learning_rate),
+    return sgd_with_step_size(
+        "dowg",
+        learning_rate,
+        weight_decay,
+        mask,
+        lambda: scale_by_dowg(init_estim_sq_dist, eps),
     )

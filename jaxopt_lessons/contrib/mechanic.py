@@ -90,9 +90,7 @@ def mechanize(
     base = optax.with_extra_args_support(base_optimizer)
 
     def init_fn(params):
-        _checks.check_float_params(fn, params)
-        params = tm.as_arrays(params)
-        dtype = _adaptive.lowest_dtype(params)
+        params, dtype = _adaptive.checked_init(fn, params)
         return MechanicState(
             base_optimizer_state=base.init(params),
             count=jnp.zeros([], jnp.int32),
@@ -104,9 +102,9 @@ def mechanize(
         )
 
     def update_fn(updates: Any, state: Any, params: Any = None, **extra_args: Any):
-        updates = _checks.checked_updates(fn, updates, state, MechanicState, "x0")
-        params = _adaptive.need_params(fn, params)
-        _checks.check_updates_match_params(fn, updates, params)
+        updates, params = _adaptive.checked_update(
+            fn, updates, state, MechanicState, "x0", params
+        )
         base_step, base_state = base.update(
             updates, state.base_optimizer_state, params, **extra_args
         )

@@ -107,9 +107,7 @@ def scale_by_momo(
     _checks.check_interval(fn, "beta", beta, 0.0, 1.0)
 
     def init_fn(params):
-        _checks.check_float_params(fn, params)
-        params = tm.as_arrays(params)
-        dtype = _adaptive.lowest_dtype(params)
+        params, dtype = _adaptive.checked_init(fn, params)
         return MomoState(
             exp_avg=tm.zeros_like(params),
             barf=jnp.zeros([], dtype),
@@ -132,7 +130,7 @@ def scale_by_momo(
         gamma = rho * state.gamma + (1 - rho) * _adaptive.vdot(updates, params)
         d_sq = tm.sum_of_squares(exp_avg)
         d_dot_x = _adaptive.vdot(exp_avg, params)
-        alpha = learning_rate(state.count) if callable(learning_rate) else learning_rate
+        alpha = _adaptive.rate_at(learning_rate, state.count)
         shrink = 1 + alpha * weight_decay
         lb = state.lb
         if adapt_lower_bound:

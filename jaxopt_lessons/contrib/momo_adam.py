@@ -89,9 +89,7 @@ def scale_by_momo_adam(
     _checks.check_positive(fn, "eps", eps)
 
     def init_fn(params):
-        _checks.check_float_params(fn, params)
-        params = tm.as_arrays(params)
-        dtype = _adaptive.lowest_dtype(params)
+        params, dtype = _adaptive.checked_init(fn, params)
         return MomoAdamState(
             exp_avg=tm.zeros_like(params),
             exp_avg_sq=tm.zeros_like(params),
@@ -120,7 +118,7 @@ def scale_by_momo_adam(
         d_sq = _adaptive.vdot(exp_avg, direction)
         gamma = b1 * state.gamma + (1 - b1) * _adaptive.vdot(updates, params)
         d_dot_x = _adaptive.vdot(exp_avg, params)
-        alpha = learning_rate(state.count) if callable(learning_rate) else learning_rate
+        alpha = _adaptive.rate_at(learning_rate, state.count)
         debias1 = jnp.asarray(1 - b1**count, dtype)
         shrink = 1 + alpha * weight_decay
         lb = state.lb

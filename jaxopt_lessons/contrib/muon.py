@@ -64,15 +64,8 @@ def _check_coeffs(fn: str, ns_coeffs: Any, ns_steps: Any) -> None:
 
 
 def _check_ns_steps(fn: str, ns_steps: Any) -> None:
-    if isinstance(ns_steps, jax.core.Tracer):
+    if not _checks.check_int(fn, "ns_steps", ns_steps):
         return
-    if isinstance(ns_steps, (bool, np.bool_)) or not (
-        isinstance(ns_steps, (int, np.integer)) or _checks.is_integer_array(ns_steps)
-    ):
-        raise TypeError(
-            f"{fn}: `ns_steps` must be an int, got {ns_steps!r} "
-            f"of type {type(ns_steps).__name__}."
-        )
     if np.ndim(ns_steps) != 0 or int(ns_steps) < 0:
         raise ValueError(f"{fn}: `ns_steps` must be an int >= 0, got {ns_steps!r}.")
 

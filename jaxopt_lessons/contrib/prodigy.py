@@ -99,9 +99,7 @@ def scale_by_prodigy(
     beta3 = beta2**0.5 if beta3 is None else beta3
 
     def init_fn(params):
-        _checks.check_float_params(fn, params)
-        params = tm.as_arrays(params)
-        dtype = _adaptive.lowest_dtype(params)
+        params, dtype = _adaptive.checked_init(fn, params)
         return ProdigyState(
             exp_avg=tm.zeros_like(params),
             exp_avg_sq=tm.zeros_like(params),
@@ -114,11 +112,11 @@ def scale_by_prodigy(
 
     def update_fn(updates, state, params=None, **extra_args):
         del extra_args
-        updates = _checks.checked_updates(fn, updates, state, ProdigyState, "exp_avg")
-        params = _adaptive.need_params(fn, params)
-        _checks.check_updates_match_params(fn, updates, params)
+        updates, params = _adaptive.checked_update(
+            fn, updates, state, ProdigyState, "exp_avg", params
+        )
         count = tm.increment(state.count)
-        rate = learning_rate(state.count) if callable(learning_rate) else learning_rate
+        rate = _adaptive.rate_at(learning_rate, state.count)
         d = state.estim_lr
         # 1) The step size of this step: d times η, bias-corrected as Adam's.
         correction = (1 - beta2**count) ** 0.5 / (1 - beta1**count)

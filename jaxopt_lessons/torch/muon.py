@@ -229,15 +229,8 @@ def _muon(
 def _check_ns_steps(fn: str, ns_steps: Any) -> None:
     """An int in [0, 100), as torch; an integer array (what
     `optax.inject_hyperparams` passes) too; a traced one is not checked."""
-    if isinstance(ns_steps, jax.core.Tracer):
+    if not _checks.check_int(fn, "ns_steps", ns_steps):
         return
-    if isinstance(ns_steps, (bool, np.bool_)) or not (
-        isinstance(ns_steps, (int, np.integer)) or _checks.is_integer_array(ns_steps)
-    ):
-        raise TypeError(
-            f"{fn}: `ns_steps` must be an int, got {ns_steps!r} "
-            f"of type {type(ns_steps).__name__}."
-        )
     if np.ndim(ns_steps) != 0 or not 0 <= int(ns_steps) < 100:
         raise ValueError(f"{fn}: `ns_steps` must lie in [0, 100), got {ns_steps}.")
 

@@ -19,15 +19,8 @@ __all__ = ["ApplyEvery", "apply_every"]
 
 def _check_k(fn: str, k: Any) -> None:
     fn = _checks.caller(fn)
-    if isinstance(k, jax.core.Tracer):
+    if not _checks.check_int(fn, "k", k, " (a number of steps)"):
         return
-    if isinstance(k, (bool, np.bool_)) or not (
-        isinstance(k, (int, np.integer)) or _checks.is_integer_array(k)
-    ):
-        raise TypeError(
-            f"{fn}: `k` must be an int (a number of steps), got {k!r} "
-            f"of type {type(k).__name__}."
-        )
     if np.any(np.asarray(k) < 1):
         raise ValueError(f"{fn}: `k` must be >= 1, got {k!r}.")
 

@@ -111,9 +111,7 @@ def scale_by_adam(
         nu_hat = tm.bias_correction(nu, b2, count)
         # 3) Direction over scale, coordinate by coordinate.
         updates = tm.adam_ratio(mu_hat, nu_hat, eps, eps_root)
-        state = ScaleByAdamState(
-            count=count, mu=tm.cast_like(mu, state.mu), nu=tm.cast_like(nu, state.nu)
-        )
+        state = next_moments_state(ScaleByAdamState, state, count, mu, nu)
         return updates, state
 
     return optax.GradientTransformation(init_fn, update_fn)
@@ -250,9 +248,7 @@ def scale_by_adamax(
         nu = tm.max_abs_update(updates, state.nu, b2, eps)
         mu_hat = tm.bias_correction(mu, b1, count)
         updates = jax.tree.map(lambda m, n: m / n, mu_hat, nu)
-        state = ScaleByAdamState(
-            count=count, mu=tm.cast_like(mu, state.mu), nu=tm.cast_like(nu, state.nu)
-        )
+        state = next_moments_state(ScaleByAdamState, state, count, mu, nu)
         return updates, state
 
     return optax.GradientTransformation(init_fn, update_fn)
@@ -270,4 +266,13 @@ def init_adam_state(
         count=jnp.zeros([], jnp.int32),
         mu=tm.zeros_like(params, mu_dtype),
         nu=tm.zeros_like(params, nu_dtype),
+    )
+
+
+def next_moments_state(state_class: type, state: Any, count: Any, mu: Any, nu: Any):
+    """The state after a step of a block whose state is (count, mu, nu),
+    Adam's or AdaBelief's: the new count, and m and v stored back in the
+    dtypes the state holds them in (`mu_dtype`, `nu_dtype`)."""
+    return state_class(
+        count=count, mu=tm.cast_like(mu, state.mu), nu=tm.cast_like(nu, state.nu)
     )

@@ -12,6 +12,7 @@ from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
 from jaxopt_lessons.grouping.declarations import elementwise
 from jaxopt_lessons.transforms._states import ScaleByBeliefState
+from jaxopt_lessons.transforms.adam import next_moments_state
 
 __all__ = ["ScaleByBeliefState", "scale_by_belief"]
 
@@ -95,9 +96,7 @@ def scale_by_belief(
         mu_hat = tm.debiased_momentum(mu, updates, b1, count, nesterov=nesterov)
         nu_hat = tm.bias_correction(nu, b2, count)
         updates = jax.tree.map(lambda m, s: m / (jnp.sqrt(s) + eps), mu_hat, nu_hat)
-        state = ScaleByBeliefState(
-            count=count, mu=tm.cast_like(mu, state.mu), nu=tm.cast_like(nu, state.nu)
-        )
+        state = next_moments_state(ScaleByBeliefState, state, count, mu, nu)
         return updates, state
 
     return optax.GradientTransformation(init_fn, update_fn)

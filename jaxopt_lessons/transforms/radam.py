@@ -10,7 +10,7 @@ from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
 from jaxopt_lessons.grouping.declarations import elementwise
 from jaxopt_lessons.transforms._states import ScaleByAdamState
-from jaxopt_lessons.transforms.adam import init_adam_state
+from jaxopt_lessons.transforms.adam import init_adam_state, next_moments_state
 
 __all__ = ["scale_by_radam"]
 
@@ -96,9 +96,7 @@ def scale_by_radam(
             return jnp.where(rho >= threshold, adaptive, m)
 
         updates = jax.tree.map(one, mu_hat, nu_hat)
-        state = ScaleByAdamState(
-            count=count, mu=tm.cast_like(mu, state.mu), nu=tm.cast_like(nu, state.nu)
-        )
+        state = next_moments_state(ScaleByAdamState, state, count, mu, nu)
         return updates, state
 
     return optax.GradientTransformation(init_fn, update_fn)

@@ -34,16 +34,15 @@ __all__ = [
 ]
 
 
-def _check_rms_args(fn, decay, eps, initial_scale, eps_in_sqrt, bias_correction):
+def _checked_inverse_root(fn, decay, eps, initial_scale, eps_in_sqrt, bias_correction):
+    """The arguments `scale_by_rms` and `scale_by_stddev` share, checked; then
+    their denominator rule: 1/√(v + ε) (TensorFlow) or 1/(√v + ε) (PyTorch)."""
     _checks.check_interval(fn, "decay", decay, 0.0, 1.0)
     _checks.check_non_negative(fn, "eps", eps)
     _checks.check_non_negative(fn, "initial_scale", initial_scale)
     _checks.check_bool(fn, "eps_in_sqrt", eps_in_sqrt)
     _checks.check_bool(fn, "bias_correction", bias_correction)
-
-
-def _inverse_root(eps, eps_in_sqrt):
-    """The denominator rule: 1/√(v + ε) (TensorFlow) or 1/(√v + ε) (PyTorch)."""
+    _checks.check_not_both_zero(fn, ("eps", "initial_scale"), (eps, initial_scale))
     if eps_in_sqrt:
         return lambda v: jax.lax.rsqrt(v + eps)
     return lambda v: 1 / (jnp.sqrt(v) + eps)
@@ -93,9 +92,9 @@ def scale_by_rms(
         for Machine Learning, 2012.
     """
     fn = _checks.caller("scale_by_rms")
-    _check_rms_args(fn, decay, eps, initial_scale, eps_in_sqrt, bias_correction)
-    _checks.check_not_both_zero(fn, ("eps", "initial_scale"), (eps, initial_scale))
-    inverse_root = _inverse_root(eps, eps_in_sqrt)
+    inverse_root = _checked_inverse_root(
+        fn, decay, eps, initial_scale, eps_in_sqrt, bias_correction
+    )
 
     def init_fn(params):
         _checks.check_float_params(fn, params)
@@ -155,9 +154,9 @@ def scale_by_stddev(
         arXiv:1308.0850, 2013, eq. 38-41.
     """
     fn = _checks.caller("scale_by_stddev")
-    _check_rms_args(fn, decay, eps, initial_scale, eps_in_sqrt, bias_correction)
-    _checks.check_not_both_zero(fn, ("eps", "initial_scale"), (eps, initial_scale))
-    inverse_root = _inverse_root(eps, eps_in_sqrt)
+    inverse_root = _checked_inverse_root(
+        fn, decay, eps, initial_scale, eps_in_sqrt, bias_correction
+    )
 
     def init_fn(params):
         _checks.check_float_params(fn, params)

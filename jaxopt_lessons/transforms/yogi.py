@@ -10,6 +10,7 @@ from jaxopt_lessons import _checks
 from jaxopt_lessons import tree as tm
 from jaxopt_lessons.grouping.declarations import elementwise
 from jaxopt_lessons.transforms._states import ScaleByAdamState
+from jaxopt_lessons.transforms.adam import next_moments_state
 
 __all__ = ["scale_by_yogi"]
 
@@ -85,9 +86,7 @@ def scale_by_yogi(
         mu_hat = tm.bias_correction(mu, b1, count)
         nu_hat = tm.bias_correction(nu, b2, count)
         updates = tm.adam_ratio(mu_hat, nu_hat, eps, eps_root)
-        state = ScaleByAdamState(
-            count=count, mu=tm.cast_like(mu, state.mu), nu=tm.cast_like(nu, state.nu)
-        )
+        state = next_moments_state(ScaleByAdamState, state, count, mu, nu)
         return updates, state
 
     return optax.GradientTransformation(init_fn, update_fn)

@@ -113,6 +113,33 @@ def _on_line(value_and_grad: Callable, params, stepsize, updates):
     return value, grad, slope
 
 
+class _Trial(NamedTuple):
+    """One evaluation at a step size η, as both phases record it."""
+
+    stepsize: jax.Array
+    value: jax.Array
+    grad: Any
+    slope: jax.Array
+    decrease_error: jax.Array
+    curvature_error: jax.Array
+    error: jax.Array
+
+
+def _evaluate(c: Criteria, s: Search, value_and_grad: Callable, stepsize) -> _Trial:
+    """φ, ∇f and φ' at η, and how far η is from each Wolfe condition."""
+    value, grad, slope = _on_line(value_and_grad, s.params, stepsize, s.updates)
+    dec = decrease_error(c, stepsize, value, slope, s.value_init, s.slope_init)
+    curv = curvature_error(c, slope, s.slope_init)
+    return _Trial(stepsize, value, grad, slope, dec, curv, jnp.maximum(dec, curv))
+
+
+def _after(s: Search, trial: _Trial, **fields: Any) -> Search:
+    """The search after one iteration: one more evaluation, `trial` as the
+    last point tried, and the phase's own `fields`; dtypes as in `s`."""
+    new_search = s._replace(count=tm.increment(s.count), **trial._asdict(), **fields)
+    return optax.tree.cast_like(new_search, other_tree=s)
+
+
 # ----------------------------------------------------------------------------
 # Start, the two phases, and the fallback.
 
@@ -174,10 +201,8 @@ def bracket(c: Criteria, s: Search, value_and_grad: Callable) -> Search:
         stepsize = jnp.minimum(stepsize, c.max_stepsize)
     else:
         at_cap = jnp.asarray(False)
-    value, grad, slope = _on_line(value_and_grad, s.params, stepsize, s.updates)
-    dec = decrease_error(c, stepsize, value, slope, s.value_init, s.slope_init)
-    curv = curvature_error(c, slope, s.slope_init)
-    error = jnp.maximum(dec, curv)
+    trial = _evaluate(c, s, value_and_grad, stepsize)
+    _, value, grad, slope, dec, curv, error = trial
 
     safe_stepsize, safe_value, safe_grad = optax.tree.where(
         dec <= c.tol,
@@ -212,15 +237,9 @@ def bracket(c: Criteria, s: Search, value_and_grad: Callable) -> Search:
         )
     failed = (s.count + 1 >= c.max_steps) & ~done
 
-    new_search = s._replace(
-        count=tm.increment(s.count),
-        stepsize=stepsize,
-        value=value,
-        grad=grad,
-        slope=slope,
-        decrease_error=dec,
-        curvature_error=curv,
-        error=error,
+    return _after(
+        s,
+        trial,
         interval_found=jnp.asarray(interval_found),
         done=jnp.asarray(done),
         failed=jnp.asarray(failed),
@@ -236,7 +255,6 @@ def bracket(c: Criteria, s: Search, value_and_grad: Callable) -> Search:
         safe_value=safe_value,
         safe_grad=safe_grad,
     )
-    return optax.tree.cast_like(new_search, other_tree=s)
 
 
 def zoom(c: Criteria, s: Search, value_and_grad: Callable) -> Search:
@@ -257,10 +275,8 @@ def zoom(c: Criteria, s: Search, value_and_grad: Callable) -> Search:
     length = jnp.abs(s.high - s.low)
     too_short = length <= c.interval_threshold
     stepsize = _trial(s, length)
-    value, grad, slope = _on_line(value_and_grad, s.params, stepsize, s.updates)
-    dec = decrease_error(c, stepsize, value, slope, s.value_init, s.slope_init)
-    curv = curvature_error(c, slope, s.slope_init)
-    error = jnp.maximum(dec, curv)
+    trial = _evaluate(c, s, value_and_grad, stepsize)
+    _, value, grad, slope, dec, curv, error = trial
 
     better_safe = (dec <= c.tol) & (value < s.safe_value)
     safe_stepsize, safe_value, safe_grad = optax.tree.where(
@@ -285,15 +301,9 @@ def zoom(c: Criteria, s: Search, value_and_grad: Callable) -> Search:
 
     out_of_steps = (s.count + 1) >= c.max_steps
     failed = (jnp.asarray(out_of_steps) | (too_short & (safe_stepsize > 0.0))) & ~done
-    new_search = s._replace(
-        count=tm.increment(s.count),
-        stepsize=stepsize,
-        value=value,
-        grad=grad,
-        slope=slope,
-        decrease_error=dec,
-        curvature_error=curv,
-        error=error,
+    return _after(
+        s,
+        trial,
         done=done,
         failed=failed,
         low=low_after[0],
@@ -308,7 +318,6 @@ def zoom(c: Criteria, s: Search, value_and_grad: Callable) -> Search:
         safe_value=safe_value,
         safe_grad=safe_grad,
     )
-    return optax.tree.cast_like(new_search, other_tree=s)
 
 
 def _trial(s: Search, length):
