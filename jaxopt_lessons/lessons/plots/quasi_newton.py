@@ -31,7 +31,7 @@ def plot(result: quasi_newton.Result, out_dir: pathlib.Path) -> list[pathlib.Pat
     """Steps to error 1e-3 against κ (log-log), and GD's and L-BFGS's 2-D paths."""
     out_dir = _plotting.output_dir(out_dir)
     plt = _plotting.pyplot()
-    fig, (ax, ax_path) = plt.subplots(1, 2, figsize=(13, 5.2))
+    fig, (ax, ax_path) = plt.subplots(1, 2, figsize=(13, 6.4))
     _steps_against_kappa(ax, result)
     _paths(ax_path, result)
     return [_plotting.save(fig, out_dir / "quasi_newton.png")]
@@ -45,8 +45,9 @@ def _steps_against_kappa(ax, result: quasi_newton.Result) -> None:
             continue
         k = np.asarray(quasi_newton._kappas_of(method, result.kappas))
         rows = np.asarray(table[method][dim])
-        for row in rows:
-            ax.loglog(k, row, ".", color=color, alpha=0.3, ms=4)
+        ax.loglog(
+            np.tile(k, len(rows)), rows.ravel(), ".", color=color, alpha=0.3, ms=4
+        )
         slope = np.median(result.slopes[method][dim]) if what == "steps" else None
         suffix = f": slope {slope:.2f}" if slope is not None else ""
         ax.loglog(
@@ -55,7 +56,7 @@ def _steps_against_kappa(ax, result: quasi_newton.Result) -> None:
     ax.set_xlabel("condition number κ")
     ax.set_ylabel("steps (or evaluations) until error < 1e-3")
     ax.set_title("Cost against κ (median over seeds; dots: each seed)")
-    ax.legend(fontsize=7.5)
+    _legend_below(ax, ncol=2)
 
 
 def _paths(ax, result: quasi_newton.Result) -> None:
@@ -64,8 +65,8 @@ def _paths(ax, result: quasi_newton.Result) -> None:
     gd = result.example_paths["GD"][: quasi_newton.PATH_STEPS + 1]
     lbfgs = result.example_paths["L-BFGS"]
     limit = 1.15 * max(np.abs(gd[:, 1]).max(), np.abs(lbfgs[:, 1]).max())
-    xs = np.linspace(-1.3, 0.3, 300)
-    ys = np.linspace(-limit, limit, 300)
+    xs = np.linspace(-1.3, 0.3, 200)
+    ys = np.linspace(-limit, limit, 200)
     gx, gy = np.meshgrid(xs, ys)
     f = 0.5 * (lam[0] * gx**2 + lam[1] * gy**2)
     _plotting.loss_contours(ax, gx, gy, f, _plotting.nice_levels(1e-3, f.max()))
@@ -95,4 +96,9 @@ def _paths(ax, result: quasi_newton.Result) -> None:
     ax.set_title(
         f"2-D ravine, κ = {quasi_newton.PATH_KAPPA:g}: GD zig-zags, L-BFGS does not"
     )
-    ax.legend(fontsize=8)
+    _legend_below(ax, ncol=1)
+
+
+def _legend_below(ax, ncol: int) -> None:
+    """The legend under the axes, where it covers no curve."""
+    ax.legend(fontsize=8, ncol=ncol, loc="upper center", bbox_to_anchor=(0.5, -0.13))
