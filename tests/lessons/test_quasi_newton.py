@@ -4,8 +4,8 @@ dimension; in 100-D they grow like √κ, as the tuned heavy ball's do.
 The claim's thresholds live in `quasi_newton.THRESHOLDS`; these tests use
 them, check the bookkeeping (evaluations, the padding, GD and the heavy ball
 from the `ravine` claim's own counter) and the plot. One quick run (seed 0:
-2-D 3-5 steps, 10-D tight search 9-10, 100-D slope 0.49, memory 1/10/100 at
-κ = 1e4: 549-559 / 360-365 / 207-210 steps).
+2-D 3-5 steps, 10-D tight search 9-10, 100-D slope 0.49, memory 10 / 100 at
+κ = 1e4: 360-365 / 207-210 steps).
 """
 
 import json
