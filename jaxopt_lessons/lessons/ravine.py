@@ -154,7 +154,8 @@ class Result:
         }
 
 
-def _slope(kappas, steps):
+def slope(kappas, steps):
+    """The fitted slope of log(steps) against log(κ)."""
     return float(np.polyfit(np.log(kappas), np.log(steps), 1)[0])
 
 
@@ -195,7 +196,7 @@ def _zigzag_rows(ravine):
     ]
 
 
-def _steps_in_dimension(dim, seeds, kappas):
+def steps_in_dimension(dim, seeds, kappas):
     """Steps to tolerance of GD and the heavy ball, (seeds, kappas) each.
 
     Every (seed, κ, method) of one dimension runs in one sweep.
@@ -217,13 +218,13 @@ def _measure_steps(dims, seeds, kappas) -> dict:
     steps_gd = np.zeros((len(dims), len(seeds), len(kappas)), int)
     steps_hb = np.zeros_like(steps_gd)
     for i, dim in enumerate(dims):
-        steps_gd[i], steps_hb[i] = _steps_in_dimension(dim, seeds, kappas)
+        steps_gd[i], steps_hb[i] = steps_in_dimension(dim, seeds, kappas)
     ratios = steps_gd / steps_hb
     return {
         "steps_gd": steps_gd,
         "steps_hb": steps_hb,
-        "slopes_gd": [_slope(kappas, s) for s in steps_gd.reshape(-1, len(kappas))],
-        "slopes_hb": [_slope(kappas, s) for s in steps_hb.reshape(-1, len(kappas))],
+        "slopes_gd": [slope(kappas, s) for s in steps_gd.reshape(-1, len(kappas))],
+        "slopes_hb": [slope(kappas, s) for s in steps_hb.reshape(-1, len(kappas))],
         "ratio_gd_hb": {
             f"{k:g}": ratios[..., j].ravel().tolist() for j, k in enumerate(kappas)
         },
