@@ -24,6 +24,15 @@ the claim, never the other way round).
 - ``wrong_gradients``: no optimizer rescues wrong gradients or a broken model.
 - ``knowledge_check``: the lesson's three quiz questions, each option checked
   against measured evidence.
+
+Beyond the lesson, what newer methods promise, measured the same way:
+
+- ``lr_free``: Prodigy, D-Adaptation, DoG and DoWG at their defaults and over
+  their multiplier, against Adam's range of good learning rates.
+- ``schedule_free``: schedule-free AdamW with no schedule against AdamW with
+  warmup-cosine, at the horizon and at every earlier stop.
+- ``quasi_newton``: L-BFGS on the ravine: when its steps stop depending on κ,
+  and when they do not.
 """
 
 from __future__ import annotations
@@ -41,6 +50,9 @@ CLAIM_IDS: tuple[str, ...] = (
     "tradeoff",
     "wrong_gradients",
     "knowledge_check",
+    "lr_free",
+    "schedule_free",
+    "quasi_newton",
 )
 
 
