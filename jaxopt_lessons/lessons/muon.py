@@ -1,4 +1,4 @@
-"""Muon on a small MLP: faster training, flat updates, not a wider lr range.
+"""Muon on a small MLP: flat updates, somewhat faster training, a narrower lr range.
 
 The experiment: a 64-128-128-10 ReLU network on the digits (`load_digits`,
 pixels /16, stratified 75/25 split), `STEPS` minibatch steps of 64 samples
@@ -9,8 +9,8 @@ are 128 wide so that the network has a square 128x128 hidden-to-hidden matrix
 Muon's idea applies; the lessons' 64-64-10 network has one small hidden
 matrix only.
 
-The methods, each at every learning rate of ``logspace(-4, 0, 9)`` (half a
-decade apart), library defaults otherwise:
+The methods, each at every learning rate of ``logspace(-3.5, 0, 8)`` (half
+a decade apart, 3.2e-4 to 1), library defaults otherwise:
 
 - SGD with momentum 0.9 (`jaxopt_lessons.sgd`);
 - AdamW (`jaxopt_lessons.adamw`, weight decay 1e-4);
@@ -35,20 +35,29 @@ The numbers, per seed, from the loss on the whole training set (every
    final training loss is below `TARGET_LOSS`, each point counting half a
    decade.
 
-Each method's grid is one compiled program (`PROGRAMS[name]`, learning rates
-traced), run by `sweeps.sweep`.
+One compiled program (`program`) trains every method at every learning
+rate: the method's index and the learning rates are traced settings, and
+`one_of` runs the chosen method only (``lax.switch``); `sweeps.sweep` runs it.
 
-What was found (3 seeds): Muon reaches the target in about half AdamW's
-steps and ends with a training loss several times lower; SGD with momentum is
-slower than both. Test accuracy is the same for all three within a point or
-two: on this small problem, faster training buys no better generalisation.
-Muon's updates are nearly orthogonal (largest/median singular value about
-2; Newton–Schulz with Jordan's coefficients leaves the singular values in
-roughly [0.7, 1.2] on purpose), while AdamW's are dominated by a few
-directions (ratio 20 to a few hundred) and SGD's even more (several hundred).
-Muon's range of good learning rates is no wider than AdamW's: its update has
-a fixed size whatever the gradient, so too large a rate makes the weights
-grow and the loss blow up (while accuracy may stay high).
+What was found (seeds 0-5, 300 steps): Muon's update of the hidden matrix
+is nearly orthogonal: its largest singular value is 1.7-2.0 times the median
+one at steps 10 and 100 (not 1: Jordan's Newton–Schulz coefficients trade
+exactness for speed and leave the singular values spread around 1),
+effective rank 90-97 of 128; AdamW's update is dominated by a few directions (ratio 20-300,
+effective rank 19-60) and SGD+momentum's even more (ratio 220-3200,
+effective rank 7-25). Late in training (step 300) Muon's ratio rises to
+2-19: the momentum's smallest directions are then too small for five
+Newton–Schulz steps to lift. With it the training loss falls faster than
+with a tuned AdamW, but not by much: the 0.05 target is reached 20-40 steps
+(about a fifth) sooner (60-120 steps against 80-140) and the final loss is
+1.4-12 times lower. Tuned SGD+momentum is close behind (100-180 steps; on
+one seed of six it ties Muon and ends as low). Test accuracy is the same
+within 2.2 points (all about 0.97-0.99): on a problem this small, faster
+training does not buy better generalisation. And Muon's range of good
+learning rates is narrower than AdamW's (0.5-1 decade against 1-2): its
+matrix update has a fixed size whatever the gradient, so too large a rate
+makes the weights and the logits grow and the loss blow up (while the test
+accuracy may stay above 0.9).
 
 References: K. Jordan et al., "Muon: An optimizer for hidden layers in neural
 networks", 2024, https://kellerjordan.github.io/posts/muon/; J. Bernstein and
@@ -70,15 +79,16 @@ import optax
 
 import jaxopt_lessons as jol
 from jaxopt_lessons import contrib, sweeps
-from jaxopt_lessons.lessons._common import min_median_max
 from jaxopt_lessons.problems import datasets, mlp
 
 CLAIM_ID = "muon"
 CLAIM = (
-    "On a digits MLP, Muon (orthogonalised momentum for the weight matrices) "
-    "reaches a low training loss in about half the steps of a tuned AdamW and "
-    "ends lower, because its matrix updates move all directions equally; test "
-    "accuracy is no better, and its good learning-rate range is no wider."
+    "On a digits MLP, Muon's matrix updates are nearly orthogonal (largest/median "
+    "singular value about 2, against 20-300 for AdamW and hundreds for "
+    "SGD+momentum), and the training loss falls faster than with a tuned AdamW "
+    "(the target about a fifth sooner, a lower final loss); but test accuracy is "
+    "no better, tuned SGD+momentum is close behind, and Muon's good "
+    "learning-rate range is narrower than AdamW's."
 )
 
 METHODS = ("SGD+momentum", "AdamW", "Muon")
@@ -95,12 +105,20 @@ TARGET_LOSS = 0.05
 
 @dataclasses.dataclass(frozen=True)
 class Thresholds:
-    """What `run` checks before it says the claim holds (the tests import these)."""
+    """What `run` checks before it says the claim holds (the tests import these).
 
-    steps_share_max: float = 0.8  # Muon's steps to target / AdamW's, every seed
-    final_loss_share_max: float = 0.5  # Muon's best final loss / AdamW's
-    acc_gap_max: float = 0.02  # |test acc of Muon − AdamW| at their best lrs
-    muon_ratio_max: float = 4.0  # σ_max/σ_median of Muon's update, steps 10, 100
+    Measured over seeds 0-5 (full runs): steps to the target, Muon 60-120,
+    AdamW 80-140 (Muon 20-40 sooner on every seed), SGD+momentum 100-180
+    (Muon as soon or sooner); final loss Muon / AdamW 0.08-0.73; |test acc
+    Muon − AdamW| <= 0.022; σ_max/σ_median of Muon's update 1.66-2.03 at
+    steps 10 and 100 (2-19 at step 300), AdamW's 20.8-300, SGD's 226-3232;
+    good-lr width Muon 0.5-1.0 decade, AdamW 1.0-2.0.
+    """
+
+    steps_sooner_min: int = EVERY  # Muon before AdamW, every seed
+    final_loss_share_max: float = 0.8  # Muon's best final loss / AdamW's
+    acc_gap_max: float = 0.03  # |test acc of Muon − the others| at best lrs
+    muon_ratio_max: float = 3.0  # σ_max/σ_median of Muon's update, steps 10, 100
     others_ratio_min: float = 10.0  # the same of AdamW's and SGD's, every step
     ratio_factor_min: float = 5.0  # others' ratio / Muon's, every recorded step
 
@@ -122,70 +140,102 @@ def optimizer(name: str, lr, adam_lr) -> optax.GradientTransformation:
     raise ValueError(f"muon.optimizer: `name` must be one of {METHODS}, got {name!r}.")
 
 
-def _make_program(name: str):
-    def program(setting: dict, params0, data: dict, key: jax.Array) -> dict:
-        opt = optimizer(name, setting["lr"], setting["adam_lr"])
-        x, y = data["x_train"], data["y_train"]
-        batches = jax.random.randint(
-            key, (STEPS // EVERY, EVERY, BATCH), 0, x.shape[0]
-        )
-        record = jnp.asarray(RECORD_STEPS)
+def one_of(transforms: list, index) -> optax.GradientTransformation:
+    """The transform `transforms[index]`, picked by a traceable `index`.
 
-        def step(carry, batch):
-            params, state, kept, k = carry
-            grads = jax.grad(mlp.loss)(params, x[batch], y[batch])
-            updates, state = opt.update(grads, state, params)
-            k = k + 1
-            hit = (k == record)[:, None, None]
-            kept = jnp.where(hit, updates[HIDDEN]["w"], kept)
-            return (optax.apply_updates(params, updates), state, kept, k), None
+    Unlike `sweeps.select`, only the chosen transform runs (``lax.switch``;
+    under ``vmap`` the switch becomes a select and all of them run). The
+    state holds every transform's state; only the chosen one advances.
+    """
 
-        def chunk(carry, batch_chunk):
-            carry, _ = jax.lax.scan(step, carry, batch_chunk)
-            return carry, mlp.loss(carry[0], x, y)
+    def init_fn(params):
+        return tuple(t.init(params) for t in transforms)
 
-        kept = jnp.zeros((len(RECORD_STEPS), *params0[HIDDEN]["w"].shape))
-        start = (params0, opt.init(params0), kept, jnp.int32(0))
-        (params, _, kept, _), curve = jax.lax.scan(chunk, start, batches)
-        return {
-            "curve": jnp.concatenate([mlp.loss(params0, x, y)[None], curve]),
-            "test_acc": mlp.accuracy(params, data["x_test"], data["y_test"]),
-            "updates": kept,
-        }
+    def branch(i):
+        def update(updates, state, params):
+            new, own = transforms[i].update(updates, state[i], params)
+            return new, (*state[:i], own, *state[i + 1 :])
 
-    program.__name__ = f"muon_program[{name}]"
-    program.__doc__ = (
-        f"Trains the digits MLP with {name} at one setting (``lr``, ``adam_lr``); "
-        "returns the whole training loss every EVERY steps (``curve``, from step "
-        "0), the final ``test_acc`` and the hidden matrix's update at "
-        "RECORD_STEPS (``updates``)."
-    )
-    return program
+        return update
+
+    def update_fn(updates, state, params=None):
+        branches = [branch(i) for i in range(len(transforms))]
+        return jax.lax.switch(index, branches, updates, state, params)
+
+    return optax.GradientTransformation(init_fn, update_fn)
 
 
-#: One training program per method, each compiled once per process.
-PROGRAMS = {name: _make_program(name) for name in METHODS}
+def program(setting: dict, params0, data: dict, key: jax.Array) -> dict:
+    """Trains the digits MLP with one method at one setting, all traced.
+
+    Args:
+        setting: ``method`` (index into `METHODS`), ``lr``, ``adam_lr``.
+        params0: the starting parameters.
+        data: ``x_train``, ``y_train``, ``x_test``, ``y_test``.
+        key: the key of the batch sequence.
+
+    Returns:
+        ``curve`` (the whole training loss at steps 0, EVERY, ..., STEPS),
+        ``test_acc`` (after training) and ``updates`` (the hidden matrix's
+        update at each of RECORD_STEPS).
+    """
+    lr, adam_lr = setting["lr"], setting["adam_lr"]
+    opt = one_of([optimizer(n, lr, adam_lr) for n in METHODS], setting["method"])
+    x, y = data["x_train"], data["y_train"]
+    batches = jax.random.randint(key, (STEPS // EVERY, EVERY, BATCH), 0, x.shape[0])
+    record = jnp.asarray(RECORD_STEPS)
+
+    def step(carry, batch):
+        params, state, kept, k = carry
+        grads = jax.grad(mlp.loss)(params, x[batch], y[batch])
+        updates, state = opt.update(grads, state, params)
+        k = k + 1
+        kept = jnp.where((k == record)[:, None, None], updates[HIDDEN]["w"], kept)
+        return (optax.apply_updates(params, updates), state, kept, k), None
+
+    def chunk(carry, batch_chunk):
+        carry, _ = jax.lax.scan(step, carry, batch_chunk)
+        return carry, mlp.loss(carry[0], x, y)
+
+    kept = jnp.zeros((len(RECORD_STEPS), *params0[HIDDEN]["w"].shape))
+    start = (params0, opt.init(params0), kept, jnp.int32(0))
+    (params, _, kept, _), curve = jax.lax.scan(chunk, start, batches)
+    return {
+        "curve": jnp.concatenate([mlp.loss(params0, x, y)[None], curve]),
+        "test_acc": mlp.accuracy(params, data["x_test"], data["y_test"]),
+        "updates": kept,
+    }
 
 
 def _train_grid(seed: int) -> dict:
-    """Every method at every grid lr on seed `seed`: curves, accuracies, spectra.
+    """Every method at every grid lr on seed `seed`: curves, accuracies, updates.
 
-    Muon's Adam part runs at AdamW's best lr, so AdamW runs first.
+    One compiled program (`program`) serves the three methods. Muon's Adam
+    part runs at AdamW's best lr, so SGD and AdamW run first.
     """
     d = datasets.load_digits(seed)
     data = {"x_train": d.x_train, "y_train": d.y_train}
     data |= {"x_test": d.x_test, "y_test": d.y_test}
     init_key, batch_key = jax.random.split(jax.random.PRNGKey(seed))
     params0 = mlp.init(init_key, SIZES)
-    out, adam_lr = {}, 1e-3
-    for name in ("SGD+momentum", "AdamW", "Muon"):
-        settings = {"lr": LEARNING_RATES, "adam_lr": np.full(LEARNING_RATES.size, adam_lr)}
-        res = sweeps.sweep(PROGRAMS[name], settings, params0, data, batch_key)
-        o = dict(res.outputs)
-        o["curve"] = np.where(np.isfinite(o["curve"]), o["curve"], np.inf)
-        out[name] = o
-        if name == "AdamW":
-            adam_lr = float(LEARNING_RATES[np.argmin(o["curve"][:, -1])])
+    n = LEARNING_RATES.size
+    first = {"method": np.repeat([0, 1], n), "lr": np.tile(LEARNING_RATES, 2)}
+    res = sweeps.sweep(
+        program, first | {"adam_lr": np.ones(2 * n)}, params0, data, batch_key
+    )
+    adam_lr = float(LEARNING_RATES[np.argmin(res.outputs["curve"][n:, -1])])
+    muon = {
+        "method": np.full(n, 2),
+        "lr": LEARNING_RATES,
+        "adam_lr": np.full(n, adam_lr),
+    }
+    rows = [res.outputs, sweeps.sweep(program, muon, params0, data, batch_key).outputs]
+    both = jax.tree.map(lambda a, b: np.concatenate([a, b]), *rows)
+    both["curve"] = np.where(np.isfinite(both["curve"]), both["curve"], np.inf)
+    out = {
+        name: jax.tree.map(lambda a, i=i: a[i * n : (i + 1) * n], both)
+        for i, name in enumerate(METHODS)
+    }
     out["method"] = res.method
     return out
 
@@ -225,7 +275,7 @@ class Result:
     measured: str
     seeds: list[int]
     learning_rates: list[float]
-    final_loss: dict[str, list[list[float]]]  # per seed, per lr
+    final_loss: dict[str, list[list[float | None]]]  # per seed, lr; None: inf/nan
     test_acc: dict[str, list[list[float]]]
     best_lr: dict[str, list[float]]  # lowest final training loss
     best_final_loss: dict[str, list[float]]
@@ -263,7 +313,7 @@ def _summarise(out: dict) -> dict:
         reached = [steps_to(c) for c in o["curve"]]
         reached = [r for r in reached if r is not None]
         f[name] = {
-            "final_loss": [float(v) for v in final],
+            "final_loss": [float(v) if np.isfinite(v) else None for v in final],
             "test_acc": [float(v) for v in o["test_acc"]],
             "best_lr": float(LEARNING_RATES[best]),
             "best_final_loss": float(final[best]),
@@ -279,28 +329,32 @@ def _summarise(out: dict) -> dict:
 
 
 def _checks(f: dict, t: Thresholds = THRESHOLDS) -> dict:
-    """The verdict on every seed: faster, lower, same accuracy, flat updates."""
+    """The verdict, on every seed: sooner and lower than AdamW, not slower than
+    SGD+momentum, the same test accuracy, flat updates, no wider lr range."""
     steps, final = f["steps_to_target"], f["best_final_loss"]
-    acc, ratio = f["best_test_acc"], f["ratio"]
+    acc, ratio, width = f["best_test_acc"], f["ratio"], f["width"]
     seeds = range(len(f["seeds"]))
     others = ("AdamW", "SGD+momentum")
 
-    def faster(i):
-        mine = steps["Muon"][i]
-        return mine is not None and all(
-            steps[o][i] is None or mine <= t.steps_share_max * steps[o][i]
-            for o in others
-        )
+    def reached(name, i):
+        return np.inf if steps[name][i] is None else steps[name][i]
 
     return {
-        "muon_reaches_target_sooner": all(faster(i) for i in seeds),
-        "muon_ends_lower": all(
-            final["Muon"][i] <= t.final_loss_share_max * final[o][i]
+        "muon_sooner_than_adamw": all(
+            reached("Muon", i) <= reached("AdamW", i) - t.steps_sooner_min
             for i in seeds
-            for o in others
+        ),
+        "muon_not_slower_than_sgd": all(
+            reached("Muon", i) <= reached("SGD+momentum", i) for i in seeds
+        ),
+        "muon_ends_lower_than_adamw": all(
+            final["Muon"][i] <= t.final_loss_share_max * final["AdamW"][i]
+            for i in seeds
         ),
         "test_accuracy_about_equal": all(
-            abs(acc["Muon"][i] - acc["AdamW"][i]) <= t.acc_gap_max for i in seeds
+            abs(acc["Muon"][i] - acc[o][i]) <= t.acc_gap_max
+            for i in seeds
+            for o in others
         ),
         "muon_update_flat": all(
             max(ratio["Muon"][i][:2]) <= t.muon_ratio_max for i in seeds
@@ -314,8 +368,8 @@ def _checks(f: dict, t: Thresholds = THRESHOLDS) -> dict:
             for o in others
             for k in range(len(RECORD_STEPS))
         ),
-        "muon_range_not_wider": all(
-            f["width"]["Muon"][i] <= f["width"]["AdamW"][i] for i in seeds
+        "muon_range_no_wider": all(
+            width["Muon"][i] <= width["AdamW"][i] for i in seeds
         ),
     }
 
