@@ -12,7 +12,7 @@ SHOWN_RECORD = 1  # index in RECORD_STEPS of the spectra drawn (step 100)
 
 
 def plot(result: muon.Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
-    """Whole training loss against step at each method's best lr; the sorted
+    """Whole training loss against step at each method's best lrs; the sorted
     singular values of the hidden matrix's update, divided by their median."""
     out_dir = _plotting.output_dir(out_dir)
     colors = _plotting.colors(muon.METHODS)
@@ -23,32 +23,38 @@ def plot(result: muon.Result, out_dir: pathlib.Path) -> list[pathlib.Path]:
 
 
 def _draw_curves(ax, result: muon.Result, colors: dict) -> None:
-    """One line per method and seed (the first seed labelled), log scale."""
+    """First seed: solid at the lr with the lowest final loss, dashed at the
+    lr that reaches the target first (when it is another lr); log scale."""
     steps = np.arange(muon.STEPS // muon.EVERY + 1) * muon.EVERY
     for name in muon.METHODS:
-        for i, curve in enumerate(result.curve_at_best[name]):
-            lr = result.best_lr[name][i]
+        best, fastest = result.best_lr[name][0], result.fastest_lr[name][0]
+        ax.semilogy(
+            steps,
+            result.curve_at_best[name][0],
+            color=colors[name],
+            lw=1.8,
+            label=f"{name}, lr {best:.2g} (lowest final loss)",
+        )
+        if fastest != best:
             ax.semilogy(
                 steps,
-                curve,
+                result.curve_at_fastest[name][0],
                 color=colors[name],
-                lw=1.6 if i == 0 else 0.8,
-                alpha=1.0 if i == 0 else 0.5,
-                label=f"{name} (lr {lr:.2g})" if i == 0 else None,
+                lw=1.2,
+                ls="--",
+                label=f"{name}, lr {fastest:.2g} (first to the target)",
             )
     ax.axhline(
-        muon.TARGET_LOSS, color="k", ls="--", lw=1, label=f"target {muon.TARGET_LOSS}"
+        muon.TARGET_LOSS, color="k", ls=":", lw=1, label=f"target {muon.TARGET_LOSS}"
     )
-    n = len(result.seeds)
-    extra = f"; thin lines: seeds 2-{n}" if n > 1 else ""
     ax.set_title(
-        f"Digits MLP {'-'.join(map(str, muon.SIZES))}, batch {muon.BATCH}: each "
-        f"method at its best lr{extra}",
+        f"Digits MLP {'-'.join(map(str, muon.SIZES))}, batch {muon.BATCH}, seed "
+        f"{result.seeds[0]}: each method at its best lrs",
         fontsize=10,
     )
     ax.set_xlabel("step")
     ax.set_ylabel("loss on the whole training set (log scale)")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7)
 
 
 def _draw_spectra(ax, result: muon.Result, colors: dict) -> None:
@@ -64,9 +70,11 @@ def _draw_spectra(ax, result: muon.Result, colors: dict) -> None:
             label=f"{name}: σ_max/σ_median = {ratio:.1f}",
         )
     ax.axhline(1.0, color="0.5", lw=0.8, ls=":")
+    ax.set_ylim(1e-4, 3e3)  # below: exact zeros (rows of dead ReLU units)
     ax.set_title(
         f"Singular values of the hidden 128x128 matrix's update at step {step}\n"
-        "(divided by their median; flat = every direction moves equally)",
+        "(divided by their median; flat = every direction moves equally;\n"
+        "the drop near 120: rows of dead ReLU units, which get no gradient)",
         fontsize=10,
     )
     ax.set_xlabel("index (largest first)")
