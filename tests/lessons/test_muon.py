@@ -2,10 +2,10 @@
 
 The claim's thresholds live in `muon.THRESHOLDS`; these tests use them.
 Seed 0, quick run: steps to a training loss of 0.05, SGD+momentum 100,
-AdamW 120, Muon 80 (at lr 3.2e-2; 140 at its best lr 1e-2); final loss 0.0090,
-0.0099, 0.0011; test accuracy 0.976,
-0.969, 0.984; σ_max/σ_median of the hidden update at steps 10/100/300,
-SGD 270/550/1763, AdamW 24/130/183, Muon 2.0/1.8/6.9.
+AdamW 120, Muon 80 (at lr 3.2e-2; 140 at its best lr 1e-2); final loss
+0.0090, 0.0099, 0.0011; test accuracy 0.976, 0.969, 0.984; σ_max/σ_median of
+the hidden update at steps 10/100/300, SGD 270/550/1763, AdamW 24/130/183,
+Muon 2.0/1.8/6.9.
 """
 
 import json
