@@ -234,12 +234,15 @@ def _train_grid(seed: int) -> dict:
         program, first | {"adam_lr": np.ones(2 * n)}, params0, data, batch_key
     )
     adam_lr = float(LEARNING_RATES[np.argmin(res.outputs["curve"][n:, -1])])
-    muon = {
+    muon_rows = {
         "method": np.full(n, 2),
         "lr": LEARNING_RATES,
         "adam_lr": np.full(n, adam_lr),
     }
-    rows = [res.outputs, sweeps.sweep(program, muon, params0, data, batch_key).outputs]
+    rows = [
+        res.outputs,
+        sweeps.sweep(program, muon_rows, params0, data, batch_key).outputs,
+    ]
     both = jax.tree.map(lambda a, b: np.concatenate([a, b]), *rows)
     both["curve"] = np.where(np.isfinite(both["curve"]), both["curve"], np.inf)
     out = {
@@ -397,9 +400,10 @@ def _measured(f: dict) -> str:
         return f"{med(values):.0f}"
 
     return (
-        f"steps to training loss {TARGET_LOSS} (median of {len(f['seeds'])}): "
+        f"steps to training loss {TARGET_LOSS} at the quickest lr (median of "
+        f"{len(f['seeds'])}): "
         + ", ".join(f"{n} {steps(n)}" for n in METHODS)
-        + "; final loss: "
+        + "; final loss at the best lr: "
         + ", ".join(f"{n} {med(f['best_final_loss'][n]):.4f}" for n in METHODS)
         + "; test acc: "
         + ", ".join(f"{n} {med(f['best_test_acc'][n]):.3f}" for n in METHODS)
