@@ -31,6 +31,8 @@ Beyond the lesson, what newer methods promise, measured the same way:
   their multiplier, against Adam's range of good learning rates.
 - ``schedule_free``: schedule-free AdamW with no schedule against AdamW with
   warmup-cosine, at the horizon and at every earlier stop.
+- ``muon``: Muon against AdamW and SGD with momentum on a digits MLP: how
+  orthogonal its matrix updates are, how fast it trains, its learning rates.
 - ``quasi_newton``: L-BFGS on the ravine: when its steps stop depending on κ,
   and when they do not.
 """
@@ -52,6 +54,7 @@ CLAIM_IDS: tuple[str, ...] = (
     "knowledge_check",
     "lr_free",
     "schedule_free",
+    "muon",
     "quasi_newton",
 )
 

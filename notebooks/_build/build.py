@@ -5,7 +5,7 @@ Each notebook's cells live in a module here, ``nbNN_<name>.py`` for
 Edit the cells there, never in the .ipynb files, then regenerate, from the
 repository root::
 
-    .venv/bin/python -m notebooks._build.build            # writes all seven
+    .venv/bin/python -m notebooks._build.build            # writes all of them
     .venv/bin/python -m notebooks._build.build --check    # lists stale ones
 
 A cell's id is the first 8 hex digits of the SHA-256 of its type and text (a
@@ -36,6 +36,7 @@ MODULES = (
     "nb05_tradeoffs_and_pitfalls",
     "nb06_knowledge_check",
     "nb07_training_code",
+    "nb08_beyond_adam",
 )
 
 # Setup cells shared by several notebooks.
