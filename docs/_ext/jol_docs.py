@@ -681,7 +681,8 @@ def write_claims(outdir: pathlib.Path, app: Sphinx) -> None:
     _write(
         index,
         "# The lesson's claims, measured\n\n"
-        "`python -m jaxopt_lessons` measures each claim of the lesson on real "
+        "`python -m jaxopt_lessons` measures each claim of the lesson, and four claims "
+        "of newer methods, on real "
         f"problems and says whether it holds. These pages show the {mode} run made "
         "when this site was built: the verdict, the numbers, the plots and the "
         "thresholds the verdict is held to.\n\n"

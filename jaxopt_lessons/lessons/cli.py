@@ -1,8 +1,9 @@
 """`python -m jaxopt_lessons`: measure every claim of the SGD-variants lesson.
 
-Runs each claim of `jaxopt_lessons.lessons.CLAIM_IDS` (ravine, noise, scales,
-lr_sensitivity, tradeoff, wrong_gradients, knowledge_check) with a progress
-bar, prints a table (claim, what was measured, whether it holds, seconds),
+Runs each claim of `jaxopt_lessons.lessons.CLAIM_IDS` (the lesson's ravine,
+noise, scales, lr_sensitivity, tradeoff, wrong_gradients, knowledge_check;
+then lr_free, schedule_free, muon and quasi_newton, which measure what newer
+methods promise) with a progress bar, prints a table (claim, what was measured, whether it holds, seconds),
 writes every claim's plots as PNG files to ``--out`` and, with ``--json
 PATH``, a report ``{claim_id: {"holds": bool, "measured": str, "seconds":
 float, ...numbers}}``. The exit code is 0 when every claim holds, 1 when one
@@ -70,9 +71,9 @@ def _table(rows: list[tuple[str, str, str, str]], width: int = 72) -> str:
 # `_EPILOG`. Kept next to the help text that quotes them.
 _EPILOG = """\
 run times (2 CPU cores, jax on the CPU):
-  full run     about 1 to 1.5 minutes, 13 plots (measured 75-89 s wall,
-               46-60 s CPU, with other jobs on the cores); mostly XLA compiling
-  --quick      about 40 seconds (one seed, fewer settings)
+  full run     about 1.5 minutes, 17 plots (measured 90 s wall, 115 s CPU);
+               mostly XLA compiling
+  --quick      about 55 seconds (one seed, fewer settings)
   --only       runs a subset: --only ravine,noise  or  --only ravine noise
 
 other command:
@@ -122,7 +123,7 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--quick", action="store_true", help="small versions (about 40 s in all)"
+        "--quick", action="store_true", help="small versions (about 55 s in all)"
     )
     parser.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
     parser.add_argument(

@@ -136,8 +136,10 @@ for path in plots_of("muon").plot(mu, OUT):
     display(Image(path))
 """),
     md("""
-The mechanism is there: Muon's update spreads over nearly all 128
-directions, where AdamW's and SGD's are led by a handful. On a network this
+The mechanism is there: Muon's update is nearly flat over most of its 128
+directions (an effective rank of about 90), where AdamW's and SGD's are led
+by a handful; the directions it leaves small are those where the momentum
+itself is tiny, such as the rows of dead ReLU units. On a network this
 small it buys a modest speed-up over a tuned AdamW and a lower final training
 loss, but the fastest learning rate and the best final one are different
 rates, test accuracy is no better, SGD with momentum is close behind, and
