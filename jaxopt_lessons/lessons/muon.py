@@ -85,6 +85,7 @@ import optax
 
 import jaxopt_lessons as jol
 from jaxopt_lessons import contrib, sweeps
+from jaxopt_lessons.lessons import lr_sensitivity
 from jaxopt_lessons.problems import datasets, mlp
 
 CLAIM_ID = "muon"
@@ -273,12 +274,10 @@ def steps_to(curve, target: float = TARGET_LOSS) -> int | None:
 
 
 def good_width(final_losses, target: float = TARGET_LOSS) -> float:
-    """Decades covered by the longest run of lrs with final loss <= `target`."""
-    best = run_length = 0
-    for ok in np.asarray(final_losses) <= target:
-        run_length = run_length + 1 if ok else 0
-        best = max(best, run_length)
-    return best * SPACING
+    """Decades covered by the longest run of lrs with final loss <= `target`
+    (`lr_sensitivity.good_range` on the negated losses; nan and inf fail)."""
+    losses = np.asarray(final_losses, np.float64)
+    return lr_sensitivity.good_range(-losses, LEARNING_RATES[: losses.size], -target)[0]
 
 
 @dataclasses.dataclass(frozen=True)
