@@ -69,6 +69,7 @@ from optax import tree_utils
 
 from jaxopt_lessons import contrib
 from jaxopt_lessons.lessons import lr_sensitivity as lrs
+from jaxopt_lessons.lessons.experiments import digits
 
 CLAIM_ID = "lr_free"
 CLAIM = (
@@ -139,14 +140,14 @@ def _final_step(setting: dict, state) -> dict:
 
 
 #: One program per method, compiled once per process.
-PROGRAMS = {n: lrs.make_program(n, _build(n), _final_step) for n in METHODS}
+PROGRAMS = {n: digits.make_program(n, _build(n), _final_step) for n in METHODS}
 
 
 def _settings() -> dict:
     """The multiplier grid at d₀'s default, then the d₀ factors at 1.0."""
     lr = np.concatenate([MULTIPLIERS, np.ones_like(D0_FACTORS)])
     d0 = np.concatenate([np.ones_like(MULTIPLIERS), D0_FACTORS])
-    return {**lrs.digits_settings(lr=lr), "d0": d0.astype(np.float32)}
+    return {**digits.digits_settings(lr=lr), "d0": d0.astype(np.float32)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -178,7 +179,7 @@ class Result:
         return {
             "seeds": self.seeds,
             "target": lrs.TARGET,
-            "steps": lrs.STEPS,
+            "steps": digits.STEPS,
             "multipliers": self.multipliers,
             "adam_learning_rates": self.learning_rates,
             "width_decades": self.width,
@@ -211,10 +212,12 @@ def _sweep(names: tuple[str, ...], seeds: list[int]) -> tuple[dict, str]:
     n = len(MULTIPLIERS)
     out = {"accuracy": {}, "step": {}, "d0_accuracy": {}}
     for s in seeds:
-        adam = lrs.run_digits("Adam", lrs.digits_settings(lr=lrs.LEARNING_RATES), s)
+        adam = digits.run_digits(
+            "Adam", digits.digits_settings(lr=lrs.LEARNING_RATES), s
+        )
         out["accuracy"].setdefault("Adam", []).append(adam["test_acc"].tolist())
         for name in names:
-            res = lrs.run_digits(name, _settings(), s, program=PROGRAMS[name])
+            res = digits.run_digits(name, _settings(), s, program=PROGRAMS[name])
             acc, step = res["test_acc"].tolist(), res["step"].tolist()
             out["accuracy"].setdefault(name, []).append(acc[:n])
             out["step"].setdefault(name, []).append(step[:n])

@@ -18,7 +18,8 @@ in 2, 10 and 100 dimensions (100 is ten times the memory), κ from 10 to 1e5
 against log(κ). At d = 100 it also runs L-BFGS with no line search (unit
 steps), and L-BFGS with memory 1, 10 and 100 at κ = 1e4 (quick: 10 and 100).
 Every L-BFGS problem runs zero-padded to 100 coordinates, so that one
-compiled program serves all dimensions (`_row`).
+compiled program serves all dimensions; the counting program lives in
+`lessons.experiments.quasi_newton`.
 
 Found (seeds 0-4; numbers in `Thresholds`). The quasi-Newton promise,
 steps independent of κ, holds only in small dimension. In 2-D L-BFGS needs
@@ -66,18 +67,23 @@ Complexity and Method Efficiency in Optimization*, Wiley 1983; Nesterov,
 from __future__ import annotations
 
 import dataclasses
-import functools
 
-import jax
-import jax.numpy as jnp
 import numpy as np
-import optax
 
 import jaxopt_lessons as jol
-from jaxopt_lessons import diagnostics, sweeps
+from jaxopt_lessons import diagnostics
 from jaxopt_lessons.lessons import ravine
 from jaxopt_lessons.lessons._common import min_median_max
-from jaxopt_lessons.problems import make_ravine, quadratic
+from jaxopt_lessons.lessons.experiments.quasi_newton import (
+    DEFAULT_CURVATURE,
+    MAX_STEPS,
+    TIGHT_CURVATURE,
+    by_dim,
+    count_steps,
+    padded_row,
+    ravines,
+)
+from jaxopt_lessons.problems import quadratic
 
 CLAIM_ID = "quasi_newton"
 CLAIM = (
@@ -120,88 +126,8 @@ GD_KAPPAS = ravine.KAPPAS  # GD and the heavy ball (GD would need ~3.5e4 at 1e4)
 DIMS = (2, 10, 100)
 MEMORIES = (1, 10, 100)  # at d = 100, κ = MEMORY_KAPPA (quick: 10 and 100)
 MEMORY_KAPPA = 1e4
-TIGHT_CURVATURE = 1e-3  # c₂ of the tight line search (the default is 0.9)
-MAX_STEPS = 2_000  # L-BFGS's most, stalls aside: ~1200 (100-D, κ = 1e5)
-PADDED_DIM = max(DIMS)  # every problem runs in this many coordinates
 PATH_KAPPA = 100.0
 PATH_STEPS = 60  # GD steps drawn in the 2-D plot
-PATH_KEPT = 16  # L-BFGS iterates kept (it ends in a few)
-DEFAULT_CURVATURE = 0.9  # c₂ of jol.lbfgs()'s line search
-
-
-@functools.cache
-def _counter(memory: int, line_search: bool):
-    """The step counter of L-BFGS with one memory, with or without a line
-    search (these fix the program's structure; everything else is data)."""
-
-    def count(setting, tolerance):
-        hessian, x0 = setting["hessian"], setting["x0"]
-        opt, value_and_grad, loss = _lbfgs(
-            memory, line_search, setting["curv_rtol"], hessian
-        )
-        target = tolerance * jnp.linalg.norm(x0)
-
-        def cond(carry):
-            x, _, k, _, _ = carry
-            return (jnp.linalg.norm(x) >= target) & (k < MAX_STEPS)
-
-        def body(carry):
-            x, state, k, evals, path = carry
-            value, grad = value_and_grad(x, state=state)
-            updates, state = opt.update(
-                grad, state, x, value=value, grad=grad, value_fn=loss
-            )
-            x = jol.apply_updates(x, updates)
-            trials = optax.tree.get(state, "num_linesearch_steps", 1)
-            return x, state, k + 1, evals + trials, path.at[k + 1].set(x, mode="drop")
-
-        # With a line search the value at x0 is computed once; every later
-        # one comes from the search (stored in the state and reused).
-        evals = jnp.asarray(int(line_search))
-        path = jnp.zeros((PATH_KEPT, *x0.shape), x0.dtype).at[0].set(x0)
-        init = (x0, opt.init(x0), jnp.asarray(0), evals, path)
-        _, _, k, evals, path = jax.lax.while_loop(cond, body, init)
-        return {"steps": k, "evaluations": evals, "path": path}
-
-    return count
-
-
-def _lbfgs(memory, line_search, curv_rtol, hessian):
-    """(optimizer, value_and_grad(x, state=), loss) of one L-BFGS variant."""
-
-    def loss(x):
-        return 0.5 * x @ (hessian @ x)
-
-    if not line_search:
-        opt = jol.lbfgs(memory_size=memory, linesearch=None)
-        return opt, lambda x, state: jax.value_and_grad(loss)(x), loss
-    search = jol.scale_by_zoom_linesearch(
-        max_linesearch_steps=20, initial_guess_strategy="one", curv_rtol=curv_rtol
-    )  # jol.lbfgs()'s default search, but for the curvature constant c₂
-    opt = jol.lbfgs(memory_size=memory, linesearch=search)
-    return opt, optax.value_and_grad_from_state(loss), loss
-
-
-def _row(problem, curv_rtol):
-    """A counter setting: `problem` zero-padded to PADDED_DIM coordinates.
-
-    In exact arithmetic the padding changes nothing: the gradient is 0
-    there and every L-BFGS direction is a combination of gradients, so those
-    coordinates stay 0 and add nothing to any inner product; one program
-    serves every dim. Sums over 100 entries may round differently, which
-    moves a count where rounding matters (10-D, κ = 1e4: 75 or 67 steps).
-    """
-    pad = PADDED_DIM - problem.dim
-    return {
-        "hessian": jnp.pad(problem.hessian, ((0, pad), (0, pad))),
-        "x0": jnp.pad(problem.x0, (0, pad)),
-        "curv_rtol": jnp.asarray(curv_rtol, problem.x0.dtype),
-    }
-
-
-def _count(rows, memory=10, line_search=True):
-    """Steps, evaluations and first iterates of L-BFGS for every row."""
-    return sweeps.sweep(_counter(memory, line_search), rows, TOLERANCE).outputs
 
 
 def _gd_path(problem):
@@ -263,38 +189,24 @@ class Result:
         }
 
 
-def _problems(dims, seeds, kappas) -> list:
-    """Every (dim, seed, κ) ravine, in that order."""
-    return [make_ravine(k, d, key=s) for d in dims for s in seeds for k in kappas]
-
-
-def _by_dim(out, dims, seeds, kappas) -> dict:
-    """Sweep outputs in `_problems` order -> {name: {dim: (seeds, κ) array}}."""
-    shape = (len(dims), len(seeds), len(kappas))
-    return {
-        name: dict(zip(dims, np.asarray(out[name]).reshape(shape), strict=True))
-        for name in ("steps", "evaluations")
-    }
-
-
 def _measure_kappa(dims, seeds, kappas) -> dict:
     """Steps and evaluations against κ for every method, and their slopes;
     the 2-D example's L-BFGS path rides along in the same program."""
     example = quadratic([1.0 / PATH_KAPPA, 1.0], rotated=False, x0=[-1.0, 0.5])
     tight_dims = dims[1:]  # in 2-D the default search already ends in 3-6 steps
-    rows = [_row(p, DEFAULT_CURVATURE) for p in _problems(dims, seeds, kappas)]
-    rows += [_row(p, TIGHT_CURVATURE) for p in _problems(tight_dims, seeds, kappas)]
-    out = _count([*rows, _row(example, DEFAULT_CURVATURE)])
+    rows = [padded_row(p, DEFAULT_CURVATURE) for p in ravines(dims, seeds, kappas)]
+    rows += [padded_row(p, TIGHT_CURVATURE) for p in ravines(tight_dims, seeds, kappas)]
+    out = count_steps([*rows, padded_row(example, DEFAULT_CURVATURE)])
     split = len(dims) * len(seeds) * len(kappas)
     head = {k: v[:split] for k, v in out.items()}
     tail = {k: v[split:-1] for k, v in out.items()}
     big = dims[-1]
-    plain = [_row(p, DEFAULT_CURVATURE) for p in _problems([big], seeds, kappas)]
+    plain = [padded_row(p, DEFAULT_CURVATURE) for p in ravines([big], seeds, kappas)]
     runs = {
-        "L-BFGS": _by_dim(head, dims, seeds, kappas),
-        "L-BFGS, tight search": _by_dim(tail, tight_dims, seeds, kappas),
-        "L-BFGS, no line search": _by_dim(
-            _count(plain, line_search=False), [big], seeds, kappas
+        "L-BFGS": by_dim(head, dims, seeds, kappas),
+        "L-BFGS, tight search": by_dim(tail, tight_dims, seeds, kappas),
+        "L-BFGS, no line search": by_dim(
+            count_steps(plain, line_search=False), [big], seeds, kappas
         ),
     }
     steps = {m: r["steps"] for m, r in runs.items()}
@@ -334,14 +246,15 @@ def _measure_memory(memories, seeds, default_steps, default_evals, kappas) -> di
     """
     column = list(kappas).index(MEMORY_KAPPA)
     rows = [
-        _row(p, DEFAULT_CURVATURE) for p in _problems([DIMS[-1]], seeds, [MEMORY_KAPPA])
+        padded_row(p, DEFAULT_CURVATURE)
+        for p in ravines([DIMS[-1]], seeds, [MEMORY_KAPPA])
     ]
     steps, evals = {}, {}
     for m in memories:
         if m == 10:
             s, e = default_steps[:, column], default_evals[:, column]
         else:
-            out = _count(rows, memory=m)
+            out = count_steps(rows, memory=m)
             s, e = out["steps"], out["evaluations"]
         steps[m], evals[m] = np.asarray(s).tolist(), np.asarray(e).tolist()
     return {"memory_steps": steps, "memory_evaluations": evals}

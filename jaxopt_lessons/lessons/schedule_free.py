@@ -75,8 +75,8 @@ import numpy as np
 
 import jaxopt_lessons as jol
 from jaxopt_lessons import contrib, sweeps
-from jaxopt_lessons.lessons import lr_sensitivity
 from jaxopt_lessons.lessons._common import min_median_max
+from jaxopt_lessons.lessons.experiments import digits
 from jaxopt_lessons.problems import mlp
 
 CLAIM_ID = "schedule_free"
@@ -95,8 +95,8 @@ WARMUP = 30  # linear warmup steps, the same for every run
 HORIZONS = (STEPS // 8, STEPS // 4, STEPS // 2, STEPS)
 LEARNING_RATES = np.logspace(-3, 0, 13)  # a quarter decade apart, both methods
 EVAL_STEPS = tuple(range(EVAL_EVERY, STEPS + 1, EVAL_EVERY))
-BATCH = lr_sensitivity.BATCH
-HIDDEN = lr_sensitivity.HIDDEN
+BATCH = digits.BATCH
+HIDDEN = digits.HIDDEN
 
 
 @dataclasses.dataclass(frozen=True)
@@ -194,7 +194,7 @@ def train_all(seed: int) -> dict:
     """Every run of one seed: ``"sf"`` (per lr) and ``"cosine"`` (per horizon,
     per lr), each a dict of (..., len(EVAL_STEPS)) arrays; same init and
     batches for all."""
-    data = lr_sensitivity.digits_data(seed)
+    data = digits.digits_data(seed)
     init_key, batch_key = jax.random.split(jax.random.PRNGKey(seed))
     params0 = mlp.init(init_key, (64, HIDDEN, 10))
     lrs = LEARNING_RATES.astype(np.float32)

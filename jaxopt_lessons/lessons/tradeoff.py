@@ -37,7 +37,7 @@ import numpy as np
 
 import jaxopt_lessons as jol
 from jaxopt_lessons import sweeps
-from jaxopt_lessons.lessons import lr_sensitivity as lrs_lesson
+from jaxopt_lessons.lessons.experiments import digits
 
 CLAIM_ID = "tradeoff"
 CLAIM = (
@@ -148,8 +148,8 @@ def _digits_experiment(seeds):
     grids = {"momentum 0.9": MOMENTUM_LRS, "Adam": ADAM_LRS}
     for s in seeds:
         for name, grid in grids.items():
-            out = lrs_lesson.run_digits(
-                name, lrs_lesson.digits_settings(lr=grid), s, n_train=N_TRAIN
+            out = digits.run_digits(
+                name, digits.digits_settings(lr=grid), s, n_train=N_TRAIN
             )
             best = int(np.argmax(out["val_acc"]))  # first best: ties go to small lr
             acc[name].append(float(out["test_acc"][best]))

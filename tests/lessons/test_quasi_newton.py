@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from jaxopt_lessons.lessons import quasi_newton, ravine
+from jaxopt_lessons.lessons.experiments import quasi_newton as counting
 from jaxopt_lessons.lessons.plots import quasi_newton as plots
 from jaxopt_lessons.problems import make_ravine
 from tests.lessons import figures
@@ -77,8 +78,8 @@ def test_padding_keeps_the_count():
     cheapest program to compile; the directions are the same two-loop ones."""
     problem = make_ravine(100.0, 10, key=3)
     alone = {"hessian": problem.hessian, "x0": problem.x0, "curv_rtol": 0.9}
-    counter = quasi_newton._counter(10, False)
-    padded = counter(quasi_newton._row(problem, 0.9), quasi_newton.TOLERANCE)
+    counter = counting.lbfgs_counter(10, False)
+    padded = counter(counting.padded_row(problem, 0.9), quasi_newton.TOLERANCE)
     own = counter(alone, quasi_newton.TOLERANCE)
     assert int(padded["steps"]) == int(own["steps"])
     assert int(padded["evaluations"]) == int(own["evaluations"])

@@ -15,8 +15,9 @@ import optax
 import pytest
 
 from jaxopt_lessons import sweeps
-from jaxopt_lessons.lessons import _plotting, lr_sensitivity
+from jaxopt_lessons.lessons import _plotting
 from jaxopt_lessons.lessons import schedule_free as sf
+from jaxopt_lessons.lessons.experiments import digits
 from jaxopt_lessons.lessons.plots import schedule_free as sf_plots
 from jaxopt_lessons.problems import mlp
 from tests.lessons import figures
@@ -88,7 +89,7 @@ def test_cosine_run_stops_at_its_horizon_and_repeats(result):
     """Rerun the tuned cosine for T/8 alone: the same curve, bit for bit (the
     same compiled program, deterministic), and no move after its horizon."""
     s = result.per_seed[0]
-    data = lr_sensitivity.digits_data(0)
+    data = digits.digits_data(0)
     init_key, batch_key = jax.random.split(jax.random.PRNGKey(0))
     params0 = mlp.init(init_key, (64, sf.HIDDEN, 10))
     settings = {

@@ -4,5 +4,7 @@
 numbers; ``lessons/<claim_id>.py`` keeps the claim, its `THRESHOLDS`, its
 `Result` and the verdict, and re-exports the constants and measuring
 functions the tests and plots read. An experiment module never imports its
-claim module.
+claim module. ``experiments/digits.py`` is the digits training program that
+five claims share (`lr_sensitivity`, `tradeoff`, `wrong_gradients`,
+`lr_free`, `schedule_free`); it imports no claim.
 """

@@ -17,7 +17,7 @@ import numpy as np
 
 import jaxopt_lessons as jol
 from jaxopt_lessons import sweeps
-from jaxopt_lessons.lessons import lr_sensitivity as lrs_lesson
+from jaxopt_lessons.lessons.experiments import digits
 from jaxopt_lessons.problems import datasets, mlp
 
 OPTIMIZERS = ("SGD", "momentum 0.9", "RMSprop", "Adam")
@@ -61,9 +61,7 @@ def _circles_program(names: tuple[str, ...]):
 
     def program(setting, params0, x, y, x_test, y_test, key):
         lr = setting["lr"]
-        opt = sweeps.select(
-            [lrs_lesson.optimizer(n, lr) for n in names], setting["which"]
-        )
+        opt = sweeps.select([digits.optimizer(n, lr) for n in names], setting["which"])
         slope = setting["slope"]
 
         def grad_fn(p, xb, yb):
@@ -133,7 +131,7 @@ def bugs_experiment(names, seeds, digits_lrs) -> dict:
     best_acc = {v: {o: [] for o in names} for v in VARIANTS}
     best_loss = {v: {o: [] for o in names} for v in VARIANTS}
     n_lr = len(digits_lrs)
-    settings = lrs_lesson.digits_settings(
+    settings = digits.digits_settings(
         lr=np.tile(digits_lrs, len(VARIANTS)),
         sign=np.repeat(switches[:, 0], n_lr),
         first_layer_sign=np.repeat(switches[:, 1], n_lr),
@@ -148,7 +146,7 @@ def bugs_experiment(names, seeds, digits_lrs) -> dict:
         for v, e in zip(VARIANTS, np.asarray(errors), strict=True):
             gradcheck[v].append(float(e))
         for o in names:
-            out = lrs_lesson.run_digits(o, settings, s)
+            out = digits.run_digits(o, settings, s)
             acc = out["test_acc"].reshape(len(VARIANTS), n_lr)
             loss = out["train_loss"].reshape(len(VARIANTS), n_lr)
             for k, v in enumerate(VARIANTS):
@@ -186,10 +184,10 @@ def scale_experiment(names, seeds) -> dict:
     curves = {}
     for s in seeds:
         for o in names:
-            settings = lrs_lesson.digits_settings(
+            settings = digits.digits_settings(
                 lr=[SCALE_LRS[o]] * 2, loss_scale=[1.0, SCALE]
             )
-            out = lrs_lesson.run_digits(o, settings, s)
+            out = digits.run_digits(o, settings, s)
             for k, kind in enumerate(("unscaled", "scaled")):
                 scaled_acc[kind][o].append(float(out["test_acc"][k]))
                 scaled_loss[kind][o].append(float(out["train_loss"][k]))
