@@ -580,7 +580,7 @@ def _claim_page(claim: str, entry: dict, plots: list[str], mode: str) -> str:
         f"(claim-{claim})=",
         f"# {_escape(first_line)}",
         "",
-        f"Claim `{claim}` of the lesson, measured by "
+        f"Claim `{claim}`, measured by "
         f"`jaxopt_lessons.lessons.{claim}` in the {mode} run of "
         f"`python -m jaxopt_lessons` that built this site.",
         "",

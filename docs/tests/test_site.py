@@ -40,6 +40,8 @@ PAGES = [
     ("index.html", "GradientTransformation", True),
     ("api/optimizers.html", "scale_by_adam", False),
     ("lessons/02_momentum.html", "momentum", False),
+    ("lessons/08_beyond_adam.html", "schedule-free", False),
+    ("claims/quasi_newton.html", "L-BFGS", False),
 ]
 
 # Chromium without a network, a profile or background services.
