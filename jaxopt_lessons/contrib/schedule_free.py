@@ -171,6 +171,11 @@ def schedule_free_eval_params(state: Any, params: Any) -> Any:
     from a `ScheduleFreeState` (found inside a chain or `inject_hyperparams`
     state too, as Optax's attribute lookup does for a direct state).
 
+    β is read from the state, stored in the params' lowest precision as in
+    Optax: with bfloat16 params 0.9 is held as 0.8984, so x can differ from
+    the exact average by a few bfloat16 ulps (the update itself uses the
+    exact β).
+
     Raises:
         ValueError: `state` holds no `ScheduleFreeState`.
     """
