@@ -54,7 +54,15 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-__all__ = ["METHODS", "SweepResult", "grid", "resolve_method", "select", "sweep"]
+__all__ = [
+    "METHODS",
+    "SweepResult",
+    "grid",
+    "resolve_method",
+    "select",
+    "sweep",
+    "switch",
+]
 
 #: The ways a sweep can run; "auto" resolves to one of the other three.
 METHODS: tuple[str, ...] = ("vmap", "map", "loop", "auto")
@@ -117,6 +125,39 @@ def select(transforms: list, index: jax.typing.ArrayLike):
             lambda *us: jnp.stack(us)[index], *[u for u, _ in results]
         )
         return chosen, tuple(s for _, s in results)
+
+    return optax.GradientTransformation(init_fn, update_fn)
+
+
+def switch(transforms: list, index: jax.typing.ArrayLike):
+    """A transform that runs only `index`'s one of `transforms`.
+
+    Like `select`, `index` may be traced and the state holds every
+    transform's state, but only the chosen transform runs and advances
+    (``lax.switch``), so a sweep over expensive transforms pays for one at a
+    time. Under ``vmap`` the switch becomes a select and all of them run.
+
+    Raises:
+        ValueError: `transforms` is empty.
+    """
+    if not transforms:
+        raise ValueError(
+            "switch: `transforms` must hold at least one transform, got none."
+        )
+
+    def init_fn(params):
+        return tuple(t.init(params) for t in transforms)
+
+    def branch(i):
+        def update(updates, state, params):
+            new, own = transforms[i].update(updates, state[i], params)
+            return new, (*state[:i], own, *state[i + 1 :])
+
+        return update
+
+    def update_fn(updates, state, params=None):
+        branches = [branch(i) for i in range(len(transforms))]
+        return jax.lax.switch(index, branches, updates, state, params)
 
     return optax.GradientTransformation(init_fn, update_fn)
 

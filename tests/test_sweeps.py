@@ -124,3 +124,28 @@ def test_select_returns_the_chosen_transforms_update():
             np.testing.assert_allclose(u, ref_u, rtol=1e-6)
     with pytest.raises(ValueError, match="`transforms` must hold at least one"):
         sweeps.select([], 0)
+
+
+def test_switch_runs_only_the_chosen_transform():
+    params = {"w": jnp.arange(6.0).reshape(2, 3), "b": jnp.ones(3)}
+    grads = [jax.tree.map(lambda p, k=k: jnp.sin(p + k), params) for k in range(3)]
+    chosen = [jol.sgd(0.1, momentum=0.9), jol.adamw(0.01)]
+
+    @jax.jit
+    def steps(index):
+        opt = sweeps.switch(chosen, index)
+        state, out = opt.init(params), []
+        for g in grads:
+            u, state = opt.update(g, state, params)
+            out.append(u)
+        return out
+
+    for index, opt in enumerate(chosen):
+        state = opt.init(params)
+        for g, got in zip(grads, steps(index), strict=True):
+            want, state = opt.update(g, state, params)
+            jax.tree.map(
+                lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5), got, want
+            )
+    with pytest.raises(ValueError, match="`transforms` must hold at least one"):
+        sweeps.switch([], 0)

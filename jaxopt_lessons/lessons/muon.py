@@ -37,7 +37,7 @@ The numbers, per seed, from the loss on the whole training set (every
 
 The experiment (`lessons.experiments.muon`, re-exported here): one compiled
 program (`program`) trains every method at every learning rate: the
-method's index and the learning rates are traced settings, and `one_of`
+method's index and the learning rates are traced settings, and `sweeps.switch`
 runs the chosen method only (``lax.switch``); `sweeps.sweep` runs it.
 
 What was found (seeds 0-5, 300 steps). The mechanism: Muon's update of the
@@ -92,7 +92,6 @@ from jaxopt_lessons.lessons.experiments.muon import (
     SIZES,
     SPACING,
     STEPS,
-    one_of,
     optimizer,
     program,
     spectrum_stats,
@@ -116,7 +115,6 @@ __all__ = [
     "THRESHOLDS",
     "Thresholds",
     "good_width",
-    "one_of",
     "optimizer",
     "program",
     "run",

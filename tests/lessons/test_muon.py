@@ -10,12 +10,9 @@ Muon 2.0/1.8/6.9.
 
 import json
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
-import jaxopt_lessons as jol
 from jaxopt_lessons.lessons import _plotting, muon
 from jaxopt_lessons.lessons.plots import muon as muon_plots
 from tests.lessons import figures
@@ -99,29 +96,6 @@ def test_spectrum_stats_and_counts():
     assert muon.steps_to(curve, 0.001) is None
     assert muon.good_width([1.0, 0.01, 0.02, 0.9, 0.01]) == 2 * muon.SPACING
     assert muon.good_width([np.inf, np.nan]) == 0.0
-
-
-def test_one_of_runs_the_chosen_transform():
-    params = {"w": jnp.arange(6.0).reshape(2, 3), "b": jnp.ones(3)}
-    grads = [jax.tree.map(lambda p, k=k: jnp.sin(p + k), params) for k in range(3)]
-    chosen = [jol.sgd(0.1, momentum=0.9), jol.adamw(0.01)]
-
-    @jax.jit
-    def steps(index):
-        opt = muon.one_of(chosen, index)
-        state, out = opt.init(params), []
-        for g in grads:
-            u, state = opt.update(g, state, params)
-            out.append(u)
-        return out
-
-    for index, opt in enumerate(chosen):
-        state = opt.init(params)
-        for g, got in zip(grads, steps(index), strict=True):
-            want, state = opt.update(g, state, params)
-            jax.tree.map(
-                lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5), got, want
-            )
 
 
 def test_unknown_method_is_refused():

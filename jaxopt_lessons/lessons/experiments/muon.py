@@ -4,7 +4,7 @@ SGD with momentum, AdamW and Muon (`optimizer`) train a 64-128-128-10 ReLU
 MLP on the digits at every learning rate of `LEARNING_RATES`, from the same
 He-initialised weights and on the same batches. One compiled program
 (`program`) serves the three methods: the method's index and the learning
-rates are traced settings, and `one_of` runs the chosen method only
+rates are traced settings, and `sweeps.switch` runs the chosen method only
 (``lax.switch``); `train_grid` runs it with `sweeps.sweep`. The program
 records the whole training loss every `EVERY` steps and the update of the
 128x128 hidden matrix at `RECORD_STEPS`; `spectrum_stats` reads an update's
@@ -47,31 +47,6 @@ def optimizer(name: str, lr, adam_lr) -> optax.GradientTransformation:
     raise ValueError(f"muon.optimizer: `name` must be one of {METHODS}, got {name!r}.")
 
 
-def one_of(transforms: list, index) -> optax.GradientTransformation:
-    """The transform `transforms[index]`, picked by a traceable `index`.
-
-    Unlike `sweeps.select`, only the chosen transform runs (``lax.switch``;
-    under ``vmap`` the switch becomes a select and all of them run). The
-    state holds every transform's state; only the chosen one advances.
-    """
-
-    def init_fn(params):
-        return tuple(t.init(params) for t in transforms)
-
-    def branch(i):
-        def update(updates, state, params):
-            new, own = transforms[i].update(updates, state[i], params)
-            return new, (*state[:i], own, *state[i + 1 :])
-
-        return update
-
-    def update_fn(updates, state, params=None):
-        branches = [branch(i) for i in range(len(transforms))]
-        return jax.lax.switch(index, branches, updates, state, params)
-
-    return optax.GradientTransformation(init_fn, update_fn)
-
-
 def program(setting: dict, params0, data: dict, key: jax.Array) -> dict:
     """Trains the digits MLP with one method at one setting, all traced.
 
@@ -87,7 +62,7 @@ def program(setting: dict, params0, data: dict, key: jax.Array) -> dict:
         update at each of RECORD_STEPS).
     """
     lr, adam_lr = setting["lr"], setting["adam_lr"]
-    opt = one_of([optimizer(n, lr, adam_lr) for n in METHODS], setting["method"])
+    opt = sweeps.switch([optimizer(n, lr, adam_lr) for n in METHODS], setting["method"])
     x, y = data["x_train"], data["y_train"]
     batches = jax.random.randint(key, (STEPS // EVERY, EVERY, BATCH), 0, x.shape[0])
     record = jnp.asarray(RECORD_STEPS)
